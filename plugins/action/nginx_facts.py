@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, badgateway.nginx contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Controller half of badgateway.nginx.nginx_facts.
+
+The module of the same name runs on the node (standard library only) and
+returns the configuration files as nginx read them; this action plugin
+parses them with crossplane on the controller and returns
+``ansible_facts.nginx``.  One module execution per host.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.badgateway.nginx.plugins.plugin_utils.nginx_config import (
+    ConfigError,
+    build_facts,
+)
+
+
+class ActionModule(ActionBase):
+
+    _supports_check_mode = True
+    _supports_async = False
+
+    def run(self, tmp=None, task_vars=None):
+        if task_vars is None:
+            task_vars = {}
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+
+        module_result = self._execute_module(
+            module_name='badgateway.nginx.nginx_facts',
+            module_args=self._task.args.copy(),
+            task_vars=task_vars,
+        )
+        raw = module_result.pop('nginx_raw', None)
+        result.update(module_result)
+        if module_result.get('failed') or raw is None:
+            result['failed'] = True
+            result.setdefault('msg', 'nginx_facts returned no data')
+            return result
+        try:
+            facts = build_facts(raw)
+        except ConfigError as e:
+            result['failed'] = True
+            result['msg'] = str(e)
+            result['validation'] = raw.get('validation')
+            return result
+        if facts['warnings']:
+            result.setdefault('warnings', []).extend(facts['warnings'])
+        result['changed'] = False
+        result['ansible_facts'] = {'nginx': facts}
+        return result

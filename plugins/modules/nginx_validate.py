@@ -1,0 +1,181 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, badgateway.nginx contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: nginx_validate
+short_description: Validate an nginx configuration with C(nginx -t) and report errors by file and line
+version_added: 0.1.0
+description:
+  - Runs C(nginx -t) on the live configuration, or on a candidate given with O(config) and O(prefix),
+    and returns the errors and warnings nginx printed, each with its level, message, file and line.
+  - Fails with the first error's C(file:line) in C(msg) unless O(fail_on_error=false).
+  - Never changes anything; C(nginx -t) proves syntax and references (files, host names), never
+    that an upstream answers.
+author:
+  - badgateway.nginx contributors
+options:
+  nginx_bin:
+    description:
+      - Path of the nginx binary. When unset, C(nginx) is looked up in C(PATH) and the usual sbin directories.
+    type: path
+  config:
+    description:
+      - Configuration file to test, passed as C(-c). Defaults to the one nginx was built with.
+    type: path
+  prefix:
+    description:
+      - Prefix path, passed as C(-p).
+    type: path
+  fail_on_error:
+    description:
+      - Fail the task when the configuration is not valid.
+      - With V(false) the task succeeds and RV(valid) tells the result.
+    type: bool
+    default: true
+  timeout:
+    description:
+      - Seconds C(nginx -t) may take (it resolves host names in the configuration).
+    type: int
+    default: 30
+notes:
+  - Testing the live configuration usually needs root (nginx opens log files and certificates); use C(become=true).
+seealso:
+  - module: badgateway.nginx.nginx_facts
+extends_documentation_fragment:
+  - action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+'''
+
+EXAMPLES = r'''
+- name: Validate the live configuration
+  badgateway.nginx.nginx_validate:
+  become: true
+
+- name: Validate a candidate configuration without failing, then decide
+  badgateway.nginx.nginx_validate:
+    config: /etc/nginx/candidate/nginx.conf
+    fail_on_error: false
+  register: candidate
+  become: true
+
+- name: Show where the candidate is broken
+  ansible.builtin.debug:
+    msg: "{{ item.file }}:{{ item.line }}: {{ item.message }}"
+  loop: "{{ candidate.errors }}"
+  when: not candidate.valid
+'''
+
+RETURN = r'''
+valid:
+  description: Whether C(nginx -t) accepted the configuration.
+  returned: always
+  type: bool
+  sample: false
+errors:
+  description: Messages of level emerg, alert, crit or error, in the order nginx printed them.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    level:
+      description: nginx log level.
+      type: str
+      sample: emerg
+    message:
+      description: The message without the level and the place.
+      type: str
+      sample: unknown directive "proxy_passs"
+    file:
+      description: File nginx named, or null.
+      type: str
+      sample: /etc/nginx/sites-enabled/app.conf
+    line:
+      description: Line nginx named, or null.
+      type: int
+      sample: 12
+warnings:
+  description: Messages of level warn or notice (same fields as RV(errors)).
+  returned: always
+  type: list
+  elements: dict
+rc:
+  description: Exit status of C(nginx -t).
+  returned: always
+  type: int
+  sample: 1
+binary:
+  description: The nginx binary that was run.
+  returned: always
+  type: str
+  sample: /usr/sbin/nginx
+command:
+  description: The command that was run, as a list.
+  returned: always
+  type: list
+  elements: str
+  sample: ["/usr/sbin/nginx", "-t", "-c", "/etc/nginx/nginx.conf"]
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_common import (
+    NginxError,
+    describe,
+    find_nginx,
+    nginx_argv,
+    parse_test_output,
+    run,
+)
+
+
+def validate(params):
+    binary = find_nginx(params['nginx_bin'])
+    argv = nginx_argv(binary, '-t', params['config'], params['prefix'])
+    rc, out, err = run(argv, params['timeout'])
+    errors, warnings = parse_test_output(err + out.decode('utf-8', 'replace'))
+    if rc != 0 and not errors:
+        reason = 'killed by signal %d' % -rc if rc < 0 else 'rc=%d' % rc
+        errors.append({'level': 'emerg', 'file': None, 'line': None,
+                       'message': 'nginx -t failed (%s): %s' % (reason, err.strip()[-500:] or 'no output')})
+    return {'valid': rc == 0, 'rc': rc, 'errors': errors, 'warnings': warnings,
+            'binary': binary, 'command': argv}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            nginx_bin=dict(type='path'),
+            config=dict(type='path'),
+            prefix=dict(type='path'),
+            fail_on_error=dict(type='bool', default=True),
+            timeout=dict(type='int', default=30),
+        ),
+        supports_check_mode=True,
+    )
+    if module.params['timeout'] < 1:
+        module.fail_json(msg='timeout must be at least 1 second')
+    try:
+        result = validate(module.params)
+    except NginxError as e:
+        module.fail_json(msg=str(e), valid=False, errors=[], warnings=[])
+    if not result['valid'] and module.params['fail_on_error']:
+        module.fail_json(msg='nginx configuration is not valid: %s' % describe(result['errors'][0]), **result)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,687 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, badgateway.nginx contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Controller-side model of an nginx configuration.
+
+Takes what the ``nginx_facts`` module collected on the node (the files of
+the configuration as text, in the order nginx read them) and turns it into
+the ``ansible_facts.nginx`` structure: files are tokenised with crossplane's
+lexer, ``include`` directives are resolved against the collected files the
+way nginx resolves them (relative to the conf prefix, globs sorted), and
+every location's effective upstream settings are computed with nginx's
+inheritance rules (http -> server -> location, array directives such as
+``proxy_set_header`` replaced as a whole by a level that sets any).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+try:
+    from crossplane.errors import NgxParserSyntaxError
+    from crossplane.lexer import _balance_braces, _lex_file_object
+    HAS_CROSSPLANE = True
+    CROSSPLANE_IMPORT_ERROR = None
+except ImportError as _e:  # pragma: no cover - exercised when crossplane is absent
+    HAS_CROSSPLANE = False
+    CROSSPLANE_IMPORT_ERROR = _e
+    NgxParserSyntaxError = Exception
+
+
+class ConfigError(Exception):
+    """The configuration cannot be turned into trustworthy facts."""
+
+
+PASS_DIRECTIVES = {
+    'proxy_pass': 'proxy',
+    'fastcgi_pass': 'fastcgi',
+    'uwsgi_pass': 'uwsgi',
+    'scgi_pass': 'scgi',
+    'grpc_pass': 'grpc',
+    'memcached_pass': 'memcached',
+}
+
+DEFAULT_SCHEME = {
+    'proxy': 'http', 'fastcgi': 'fastcgi', 'uwsgi': 'uwsgi', 'scgi': 'scgi',
+    'grpc': 'grpc', 'memcached': 'memcached',
+}
+DEFAULT_PORT = {'http': 80, 'https': 443, 'grpc': 80, 'grpcs': 443}
+
+TIMEOUT_KINDS = ('connect', 'send', 'read')
+BUFFER_DEFAULTS = {
+    'proxy': (('buffer_size', '4k'), ('buffers', '8 4k'), ('busy_buffers_size', '8k'), ('buffering', 'on')),
+    'fastcgi': (('buffer_size', '4k'), ('buffers', '8 4k'), ('busy_buffers_size', '8k'), ('buffering', 'on')),
+    'uwsgi': (('buffer_size', '4k'), ('buffers', '8 4k'), ('busy_buffers_size', '8k'), ('buffering', 'on')),
+    'scgi': (('buffer_size', '4k'), ('buffers', '8 4k'), ('busy_buffers_size', '8k'), ('buffering', 'on')),
+    'grpc': (('buffer_size', '4k'),),
+    'memcached': (('buffer_size', '4k'),),
+}
+# array directives: a level that sets any replaces the whole inherited set
+HEADER_DIRECTIVE = {'proxy': 'proxy_set_header', 'grpc': 'grpc_set_header'}
+PARAM_DIRECTIVE = {'fastcgi': 'fastcgi_param', 'uwsgi': 'uwsgi_param', 'scgi': 'scgi_param'}
+HEADER_DEFAULTS = {
+    'proxy': (('Host', '$proxy_host'), ('Connection', 'close')),
+    'grpc': (),
+}
+
+SECRET_NAME = re.compile(r'(?i)authorization|cookie|token|secret|passw|api[-_]?key|private|credential')
+ONLY_VARIABLES = re.compile(r'^(?:\s*\$\{?\w+\}?\s*)*$')
+REDACTED = '********'
+
+TIME_UNITS = {'ms': 0.001, 's': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 604800, 'M': 2592000, 'y': 31536000}
+TIME_PART = re.compile(r'(\d+)(ms|s|m|h|d|w|M|y)?')
+SIZE = re.compile(r'^(\d+)([kKmMgG]?)$')
+URI_VARIABLE = re.compile(r'\$\{?(?:request_uri|uri|document_uri|is_args|args|query_string)\b')
+IPV4 = re.compile(r'^\d{1,3}(?:\.\d{1,3}){3}$')
+
+
+def parse_time(value):
+    """nginx time ("60", "1m30s", "500ms") in seconds, or None."""
+    value = value.replace(' ', '')
+    if not value:
+        return None
+    total, pos = 0.0, 0
+    while pos < len(value):
+        m = TIME_PART.match(value, pos)
+        if not m or m.end() == pos:
+            return None
+        total += int(m.group(1)) * TIME_UNITS[m.group(2) or 's']
+        pos = m.end()
+    return total
+
+
+def parse_size(value):
+    """nginx size ("4k", "1m", "512") in bytes, or None."""
+    m = SIZE.match(value.strip())
+    if not m:
+        return None
+    return int(m.group(1)) * {'': 1, 'k': 1024, 'm': 1024 ** 2, 'g': 1024 ** 3}[m.group(2).lower()]
+
+
+# --- parsing ---------------------------------------------------------------
+
+def _prepare_if_args(args):
+    if args and args[0].startswith('(') and args[-1].endswith(')'):
+        args[0] = args[0][1:].lstrip()
+        args[-1] = args[-1][:-1].rstrip()
+        start = int(not args[0])
+        end = len(args) - int(not args[-1])
+        args[:] = args[start:end]
+
+
+def parse_text(path, text):
+    """Parse one file's text with crossplane's lexer.
+
+    Returns (statements, error): statements are crossplane-style dicts
+    (directive, line, args, optional block); error is None or
+    {file, line, message} for a syntax error, in which case the statements
+    hold what was parsed before it.
+    """
+    if not HAS_CROSSPLANE:
+        raise ConfigError('the crossplane Python library is required on the controller: %s' % CROSSPLANE_IMPORT_ERROR)
+    tokens = _balance_braces(_lex_file_object([text]), path)
+    top = []
+    stack = [top]
+    stmt = None
+    last_line = 1
+    try:
+        for token, line, quoted in tokens:
+            last_line = line
+            if stmt is None:
+                if not quoted:
+                    if token == '}':
+                        stack.pop()
+                        continue
+                    if token[0] == '#':
+                        continue
+                    if token in ('{', ';'):
+                        return top, {'file': path, 'line': line, 'message': 'unexpected "%s"' % token}
+                stmt = {'directive': token, 'line': line, 'args': []}
+                continue
+            if quoted or token not in ('{', ';', '}'):
+                if quoted or token[0] != '#':
+                    stmt['args'].append(token)
+                continue
+            if stmt['directive'] == 'if':
+                _prepare_if_args(stmt['args'])
+            stack[-1].append(stmt)
+            if token == '{':
+                block = stmt['block'] = []
+                stack.append(block)
+            elif token == '}':
+                return top, {'file': path, 'line': stmt['line'],
+                             'message': 'directive "%s" is not terminated by ";"' % stmt['directive']}
+            stmt = None
+    except NgxParserSyntaxError as e:
+        return top, {'file': path, 'line': e.lineno, 'message': e.strerror}
+    if stmt is not None:
+        return top, {'file': path, 'line': last_line,
+                     'message': 'unexpected end of file, expecting ";" or "}"'}
+    return top, None
+
+
+def _glob_regex(pattern):
+    out, i, n = [], 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == '*':
+            out.append('[^/]*')
+        elif c == '?':
+            out.append('[^/]')
+        elif c == '[':
+            j = pattern.find(']', i + 2 if i + 1 < n and pattern[i + 1] in '!^' else i + 1)
+            if j < 0:
+                out.append(re.escape(c))
+            else:
+                body = pattern[i + 1:j]
+                if body[:1] in ('!', '^'):
+                    body = '^' + body[1:]
+                out.append('[' + body.replace('\\', '\\\\') + ']')
+                i = j
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return re.compile(''.join(out) + r'\Z')
+
+
+def _join(prefix, path):
+    if path.startswith('/'):
+        return path
+    return prefix.rstrip('/') + '/' + path
+
+
+class Config:
+    """The collected files and their parsed statements, with include expansion."""
+
+    def __init__(self, files, conf_prefix):
+        self.texts = {}
+        self.order = []
+        for f in files:
+            if f['path'] not in self.texts:
+                self.order.append(f['path'])
+            self.texts[f['path']] = f['content']
+        self.conf_prefix = conf_prefix
+        self.parsed = {}
+        self.errors = []
+        self._globs = {}
+
+    def statements(self, path):
+        stmts = self.parsed.get(path)
+        if stmts is None:
+            stmts, error = parse_text(path, self.texts[path])
+            if error:
+                self.errors.append(error)
+            self.parsed[path] = stmts
+        return stmts
+
+    def resolve(self, pattern):
+        full = _join(self.conf_prefix, pattern)
+        if any(c in full for c in '*?['):
+            names = self._globs.get(full)
+            if names is None:
+                rx = _glob_regex(full)
+                names = self._globs[full] = sorted(p for p in self.order if rx.match(p))
+            return names
+        return [full] if full in self.texts else []
+
+    def expand(self, stmts, path, stack=()):
+        """Yield (stmt, file) with include directives replaced by the included statements."""
+        for st in stmts:
+            if st['directive'] == 'include' and len(st['args']) == 1 and 'block' not in st:
+                for name in self.resolve(st['args'][0]):
+                    if name == path or name in stack:
+                        chain = ' -> '.join(list(stack) + [path, name])
+                        raise ConfigError('include loop: %s (at %s:%d)' % (chain, path, st['line']))
+                    for item in self.expand(self.statements(name), name, stack + (path,)):
+                        yield item
+            else:
+                yield st, path
+
+
+# --- effective settings ------------------------------------------------------
+
+class Scope:
+    __slots__ = ('kind', 'parent', 'directives')
+
+    def __init__(self, kind, parent=None):
+        self.kind = kind
+        self.parent = parent
+        self.directives = {}
+
+    def add(self, st, path):
+        self.directives.setdefault(st['directive'], []).append((st['args'], path, st['line']))
+
+    def find(self, name):
+        scope = self
+        while scope is not None:
+            found = scope.directives.get(name)
+            if found is not None:
+                return scope, found
+            scope = scope.parent
+        return None, None
+
+
+def _value(scope, entry, **extra):
+    args, path, line = entry
+    item = {'value': ' '.join(args), 'file': path, 'line': line, 'scope': scope.kind, 'default': False}
+    item.update(extra)
+    return item
+
+
+def _default(value, **extra):
+    item = {'value': value, 'file': None, 'line': None, 'scope': 'default', 'default': True}
+    item.update(extra)
+    return item
+
+
+def effective_scalar(scope, name, default=None, kind=None):
+    where, entries = scope.find(name)
+    if where is None:
+        if default is None:
+            return None
+        extra = {}
+        if kind == 'time':
+            extra['seconds'] = parse_time(default)
+        elif kind == 'size':
+            extra['bytes'] = parse_size(default)
+        return _default(default, **extra)
+    entry = entries[0]
+    extra = {}
+    if kind == 'time':
+        extra['seconds'] = parse_time(' '.join(entry[0]))
+    elif kind == 'size':
+        extra['bytes'] = parse_size(entry[0][0]) if entry[0] else None
+    return _value(where, entry, **extra)
+
+
+def _redact(name, value):
+    if SECRET_NAME.search(name) and not ONLY_VARIABLES.match(value):
+        return REDACTED
+    return value
+
+
+def effective_array(scope, name, defaults):
+    """Effective set of an array directive (proxy_set_header, fastcgi_param...)."""
+    where, entries = scope.find(name)
+    if where is None:
+        return {
+            'default': True, 'scope': 'default', 'file': None, 'line': None,
+            'set': dict((k, {'value': v, 'file': None, 'line': None}) for k, v in defaults),
+        }
+    result = {}
+    for args, path, line in entries:
+        if not args:
+            continue
+        value = args[1] if len(args) > 1 else ''
+        result[args[0]] = {'value': _redact(args[0], value), 'file': path, 'line': line}
+    first = entries[0]
+    return {'default': False, 'scope': where.kind, 'file': first[1], 'line': first[2], 'set': result}
+
+
+# --- targets -------------------------------------------------------------------
+
+def _split_hostport(hostport):
+    """'[::1]:8080' -> ('::1', 8080); 'a:80' -> ('a', 80); 'a' -> ('a', None)."""
+    if hostport.startswith('['):
+        end = hostport.find(']')
+        host = hostport[1:end] if end > 0 else hostport[1:]
+        rest = hostport[end + 1:] if end > 0 else ''
+        port = rest[1:] if rest.startswith(':') else ''
+    elif hostport.count(':') == 1:
+        host, port = hostport.split(':')
+    else:
+        host, port = hostport, ''
+    if port.isdigit():
+        return host, int(port)
+    if port:
+        return host + ':' + port, None
+    return host, None
+
+
+def parse_target(module, raw, upstream_names):
+    """Normalise a *_pass argument or an upstream server address."""
+    target = {
+        'raw': raw, 'kind': None, 'scheme': None, 'host': None, 'port': None,
+        'path': None, 'upstream': None, 'uri': None, 'variables': '$' in raw,
+        'needs_resolver': False,
+    }
+    rest = raw
+    m = re.match(r'^([a-z][a-z0-9+.-]*)://', rest)
+    if m:
+        target['scheme'] = m.group(1)
+        rest = rest[m.end():]
+    else:
+        target['scheme'] = DEFAULT_SCHEME.get(module, module)
+    if rest.startswith('unix:'):
+        target['kind'] = 'unix'
+        sock = rest[5:]
+        if module == 'proxy' or m:
+            # http://unix:/path/to.sock:/uri
+            idx = sock.find(':')
+            if idx >= 0:
+                target['uri'] = sock[idx + 1:] or None
+                sock = sock[:idx]
+        target['path'] = sock
+        return target
+    slash = rest.find('/')
+    hostport, uri = (rest[:slash], rest[slash:]) if slash >= 0 else (rest, None)
+    uri_var = URI_VARIABLE.search(hostport)
+    if uri_var and uri_var.start() > 0:
+        # "http://backend$request_uri": the variable is the URI, not the host
+        hostport, uri = hostport[:uri_var.start()], hostport[uri_var.start():] + (uri or '')
+    target['uri'] = uri
+    host, port = _split_hostport(hostport)
+    target['host'] = host
+    if '$' in hostport:
+        target['kind'] = 'variable'
+        target['needs_resolver'] = True
+        return target
+    if port is None and host in upstream_names:
+        target['kind'] = 'upstream'
+        target['upstream'] = host
+        return target
+    target['kind'] = 'tcp'
+    target['port'] = port if port is not None else DEFAULT_PORT.get(target['scheme'])
+    if target['variables'] and not IPV4.match(host) and ':' not in host:
+        # with variables in proxy_pass nginx resolves names at run time
+        target['needs_resolver'] = True
+    return target
+
+
+def parse_listen(args, path, line):
+    addr = args[0] if args else '80'
+    item = {'raw': ' '.join(args), 'address': None, 'port': None, 'unix': None, 'ipv6': False,
+            'ssl': False, 'http2': False, 'quic': False, 'proxy_protocol': False,
+            'default_server': False, 'file': path, 'line': line, 'default': False}
+    if addr.startswith('unix:'):
+        item['unix'] = addr[5:]
+    elif addr.isdigit():
+        item['address'], item['port'] = '*', int(addr)
+    else:
+        host, port = _split_hostport(addr)
+        item['address'] = host
+        item['ipv6'] = addr.startswith('[')
+        item['port'] = port if port is not None else 80
+    for flag in args[1:]:
+        if flag in ('ssl', 'http2', 'quic', 'proxy_protocol'):
+            item[flag] = True
+        elif flag in ('default_server', 'default'):
+            item['default_server'] = True
+    return item
+
+
+def parse_upstream_server(args, path, line, upstream_names):
+    address = args[0] if args else ''
+    item = {'address': address, 'target': parse_target('proxy', address, ()), 'weight': 1,
+            'max_fails': 1, 'fail_timeout': '10s', 'max_conns': 0, 'backup': False,
+            'down': False, 'resolve': False, 'file': path, 'line': line}
+    # an upstream member never names another upstream
+    if item['target']['kind'] == 'upstream':
+        item['target']['kind'] = 'tcp'
+    if item['target']['kind'] == 'tcp' and item['target']['port'] is None:
+        item['target']['port'] = 80
+    item['target']['upstream'] = None
+    for arg in args[1:]:
+        key, _sep, value = arg.partition('=')
+        if key in ('weight', 'max_fails', 'max_conns') and value.isdigit():
+            item[key] = int(value)
+        elif key == 'fail_timeout':
+            item[key] = value
+        elif key in ('backup', 'down', 'resolve'):
+            item[key] = True
+    item['fail_timeout_seconds'] = parse_time(item['fail_timeout'])
+    return item
+
+
+# --- the builder -----------------------------------------------------------------
+
+def _default_log(build, key, fallback, prefix):
+    path = build.get('paths', {}).get(key) or fallback
+    if path not in ('stderr',) and not path.startswith('/') and not path.startswith('syslog:'):
+        path = prefix.rstrip('/') + '/' + path
+    return path
+
+
+class FactsBuilder:
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.config = Config(raw.get('files') or [], raw.get('conf_prefix') or '/')
+        self.upstream_names = set()
+        self.error_logs = []
+        self.access_logs = []
+        self.location_count = 0
+
+    # collection of logs from any level
+    def _log(self, st, path, context):
+        args = st['args']
+        if st['directive'] == 'error_log':
+            self.error_logs.append({'path': args[0] if args else None,
+                                    'level': args[1] if len(args) > 1 else 'error',
+                                    'context': context, 'file': path, 'line': st['line']})
+        else:
+            self.access_logs.append({'path': args[0] if args else None,
+                                     'format': args[1] if len(args) > 1 else ('combined' if args and args[0] != 'off' else None),
+                                     'context': context, 'file': path, 'line': st['line']})
+
+    def _collect(self, stmts, path, scope, context):
+        """Record the directives of one block; return its child blocks."""
+        children = []
+        for st, fpath in self.config.expand(stmts, path):
+            if 'block' in st:
+                children.append((st, fpath))
+                continue
+            scope.add(st, fpath)
+            if st['directive'] in ('error_log', 'access_log'):
+                self._log(st, fpath, context)
+        return children
+
+    def build(self):
+        cfg = self.config
+        main_path = self.raw.get('config')
+        if main_path not in cfg.texts:
+            if not cfg.order:
+                raise ConfigError('no configuration files were read')
+            main_path = cfg.order[0]
+        main = Scope('main')
+        blocks = self._collect(cfg.statements(main_path), main_path, main, 'main')
+        http_blocks = []
+        events = Scope('events', None)
+        for st, path in blocks:
+            if st['directive'] == 'events':
+                self._collect(st['block'], path, events, 'events')
+            elif st['directive'] == 'http':
+                http_blocks.append((st, path))
+        if cfg.errors:
+            first = cfg.errors[0]
+            raise ConfigError('cannot parse %s:%s: %s' % (first['file'], first['line'], first['message']))
+
+        servers, upstreams = [], {}
+        http_scope = Scope('http', None)
+        http_children = []
+        for st, path in http_blocks:
+            http_children.extend(self._collect(st['block'], path, http_scope, 'http'))
+        # upstream names first: proxy_pass http://name refers to them wherever they are
+        for st, path in http_children:
+            if st['directive'] == 'upstream' and st['args']:
+                self.upstream_names.add(st['args'][0])
+        for st, path in http_children:
+            if st['directive'] == 'upstream' and st['args']:
+                upstreams[st['args'][0]] = self._upstream(st, path)
+            elif st['directive'] == 'server':
+                servers.append(self._server(st, path, http_scope))
+        if cfg.errors:
+            first = cfg.errors[0]
+            raise ConfigError('cannot parse %s:%s: %s' % (first['file'], first['line'], first['message']))
+
+        build = self.raw.get('build') or {}
+        prefix = self.raw.get('prefix') or '/'
+        paths = build.get('paths', {})
+        facts = {
+            'version': build.get('version'),
+            'binary': self.raw.get('binary'),
+            'build': {k: build.get(k) for k in ('product', 'built_with', 'configure_arguments', 'modules')},
+            'prefix': prefix,
+            'config': self.raw.get('config'),
+            'conf_prefix': self.raw.get('conf_prefix'),
+            'source': self.raw.get('source'),
+            'files': list(cfg.order),
+            'valid': bool(self.raw.get('valid')),
+            'validation': {
+                'errors': (self.raw.get('validation') or {}).get('errors', []),
+                'warnings': (self.raw.get('validation') or {}).get('warnings', []),
+            },
+            'user': self._user(main, paths),
+            'worker_processes': effective_scalar(main, 'worker_processes', '1'),
+            'worker_connections': effective_scalar(events, 'worker_connections', '512'),
+            'worker_rlimit_nofile': effective_scalar(main, 'worker_rlimit_nofile') or _default(None),
+            'pid': effective_scalar(main, 'pid', paths.get('pid_path') or 'logs/nginx.pid'),
+            'load_module': [{'value': ' '.join(a), 'file': p, 'line': line}
+                            for a, p, line in main.directives.get('load_module', [])],
+            'error_log': self.error_logs or [{'path': _default_log(build, 'error_log_path', 'logs/error.log', prefix),
+                                              'level': 'error', 'context': 'main', 'file': None, 'line': None,
+                                              'default': True}],
+            'access_log': self.access_logs,
+            'resolver': self._resolver(http_scope),
+            'servers': servers,
+            'upstreams': upstreams,
+            'counts': {'files': len(cfg.order), 'servers': len(servers),
+                       'locations': self.location_count, 'upstreams': len(upstreams)},
+            'warnings': list(self.raw.get('warnings') or []),
+        }
+        if not self.access_logs and http_blocks:
+            facts['access_log'] = [{'path': _default_log(build, 'http_log_path', 'logs/access.log', prefix),
+                                    'format': 'combined', 'context': 'http', 'file': None, 'line': None,
+                                    'default': True}]
+        return facts
+
+    def _user(self, main, paths):
+        where, entries = main.find('user')
+        if where is None:
+            name = paths.get('user') or 'nobody'
+            return {'name': name, 'group': paths.get('group') or ('nogroup' if name == 'nobody' else name),
+                    'file': None, 'line': None, 'default': True}
+        args, path, line = entries[0]
+        return {'name': args[0] if args else None,
+                'group': args[1] if len(args) > 1 else (args[0] if args else None),
+                'file': path, 'line': line, 'default': False}
+
+    @staticmethod
+    def _resolver(scope):
+        where, entries = scope.find('resolver')
+        if where is None:
+            return None
+        args, path, line = entries[0]
+        addresses = [a for a in args if '=' not in a]
+        options = dict(a.split('=', 1) for a in args if '=' in a)
+        return {'value': ' '.join(args), 'addresses': addresses, 'valid': options.get('valid'),
+                'ipv6': options.get('ipv6', 'on') != 'off', 'file': path, 'line': line,
+                'scope': where.kind, 'default': False}
+
+    def _upstream(self, st, path):
+        scope = Scope('upstream')
+        self._collect(st['block'], path, scope, 'upstream')
+        servers = [parse_upstream_server(a, p, line, self.upstream_names)
+                   for a, p, line in scope.directives.get('server', [])]
+        balancing = 'round_robin'
+        for method in ('least_conn', 'ip_hash', 'hash', 'random', 'least_time'):
+            if method in scope.directives:
+                balancing = method
+        keepalive = scope.directives.get('keepalive')
+        return {
+            'name': st['args'][0], 'file': path, 'line': st['line'], 'servers': servers,
+            'balancing': balancing,
+            'keepalive': _value(scope, keepalive[0]) if keepalive else None,
+        }
+
+    def _server(self, st, path, http_scope):
+        scope = Scope('server', http_scope)
+        children = self._collect(st['block'], path, scope, 'server')
+        listens = [parse_listen(a, p, line) for a, p, line in scope.directives.get('listen', [])]
+        if not listens:
+            item = parse_listen(['80'], None, None)
+            item['default'] = True
+            listens = [item]
+        names = []
+        for args, _p, _l in scope.directives.get('server_name', []):
+            names.extend(args)
+        server = {
+            'file': path, 'line': st['line'], 'listen': listens,
+            'server_name': names or [''],
+            'locations': [],
+        }
+        for child, cpath in children:
+            if child['directive'] == 'location':
+                self._location(child, cpath, scope, server['locations'], [])
+        return server
+
+    def _location(self, st, path, parent_scope, out, parents):
+        self.location_count += 1
+        args = st['args']
+        if len(args) >= 2:
+            modifier, match = args[0], args[1]
+        elif args and args[0].startswith('@'):
+            modifier, match = '@', args[0]
+        else:
+            modifier, match = '', args[0] if args else ''
+        scope = Scope('location', parent_scope)
+        children = self._collect(st['block'], path, scope, 'location')
+        loc = {'match': match, 'modifier': modifier, 'file': path, 'line': st['line'],
+               'parents': list(parents), 'pass': None}
+        pass_found = None
+        for directive in PASS_DIRECTIVES:
+            entries = scope.directives.get(directive)
+            if entries:
+                pass_found = (directive, entries[0], None)
+                break
+        if pass_found is None:
+            # a pass inside "if" within the location
+            for child, cpath in children:
+                if child['directive'] != 'if':
+                    continue
+                for sub in child['block']:
+                    if sub['directive'] in PASS_DIRECTIVES:
+                        pass_found = (sub['directive'], (sub['args'], cpath, sub['line']), ' '.join(child['args']))
+                        break
+                if pass_found:
+                    break
+        out.append(loc)
+        if pass_found is not None:
+            directive, (pargs, ppath, pline), condition = pass_found
+            module = PASS_DIRECTIVES[directive]
+            raw = pargs[0] if pargs else ''
+            loc['pass'] = {
+                'directive': directive, 'module': module, 'file': ppath, 'line': pline,
+                'condition': condition, 'target': parse_target(module, raw, self.upstream_names),
+            }
+            self._settings(loc, scope, module)
+        for child, cpath in children:
+            if child['directive'] == 'location':
+                self._location(child, cpath, scope, out, parents + [match])
+
+    @staticmethod
+    def _settings(loc, scope, module):
+        loc['timeouts'] = {
+            kind: effective_scalar(scope, '%s_%s_timeout' % (module, kind), '60s', 'time')
+            for kind in TIMEOUT_KINDS
+        }
+        if module in HEADER_DIRECTIVE:
+            loc['headers'] = effective_array(scope, HEADER_DIRECTIVE[module], HEADER_DEFAULTS[module])
+        if module in PARAM_DIRECTIVE:
+            loc['params'] = effective_array(scope, PARAM_DIRECTIVE[module], ())
+        if module == 'proxy':
+            loc['http_version'] = effective_scalar(scope, 'proxy_http_version', '1.0')
+        loc['buffers'] = {
+            name: effective_scalar(scope, '%s_%s' % (module, name), default,
+                                   'size' if name.endswith('_size') else None)
+            for name, default in BUFFER_DEFAULTS[module]
+        }
+        loc['resolver'] = FactsBuilder._resolver(scope)
+
+
+def build_facts(raw):
+    """Turn the node's raw collection into ansible_facts.nginx (raises ConfigError)."""
+    return FactsBuilder(raw).build()
