@@ -126,7 +126,7 @@ build_testhost() {
     podman images --noheading --format '{{.Repository}}:{{.Tag}}' localhost/badgateway-testhost |
         while read -r old; do
             [ "$old" = "$BADGATEWAY_IMAGE" ] && continue
-            podman rmi "$old" >/dev/null 2>&1 && log "removed old image $old" || true
+            if podman rmi "$old" >/dev/null 2>&1; then log "removed old image $old"; fi
         done
 }
 

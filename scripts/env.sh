@@ -13,6 +13,7 @@
 #   ANSIBLE_COLLECTIONS_PATH  containers.podman + badgateway.nginx (symlink)
 #   BADGATEWAY_BASE_IMAGE     debootstrap'ed bookworm minbase image
 #   BADGATEWAY_IMAGE          test-host image, tagged from the Containerfile hash
+#   MOLECULE_GLOB             molecule/*/molecule.yml (run molecule from the root)
 #   ANSIBLE_HOST_KEY_CHECKING=False, and under CI: no colour
 
 BADGATEWAY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -33,6 +34,11 @@ export BADGATEWAY_BASE_IMAGE="localhost/badgateway-base:bookworm-minbase"
 # Same computation as scripts/build-image.sh (which sources this file).
 BADGATEWAY_IMAGE="localhost/badgateway-testhost:$(sha256sum "$BADGATEWAY_ROOT/tests/testhost/Containerfile" | cut -c1-12)"
 export BADGATEWAY_IMAGE
+
+# Scenarios live in molecule/<name>/ (relative to the repo root, where molecule
+# must be run). Setting the glob also stops molecule from looking in
+# extensions/molecule/ once galaxy.yml exists, and silences its warning.
+export MOLECULE_GLOB="molecule/*/molecule.yml"
 
 export ANSIBLE_HOST_KEY_CHECKING=False
 if [ -n "${CI:-}" ]; then

@@ -174,15 +174,16 @@ def describe(item):
     return '%s%s' % (where, item['message'])
 
 
-def check_content(path, data, max_file_size):
+def check_content(path, data, max_file_size, size=None):
     """Reject binary or oversized content; decode the rest.
 
     Returns (text, warning or None).  Bytes that are not UTF-8 are replaced
     (nginx itself reads bytes) and reported as a warning with their line.
+    size is the file's real size when data holds only its beginning.
     """
     if len(data) > max_file_size:
         raise NginxError('%s is %d bytes, larger than max_file_size (%d): not read as an nginx config'
-                         % (path, len(data), max_file_size))
+                         % (path, max(size or 0, len(data)), max_file_size))
     nul = data.find(b'\x00')
     if nul >= 0:
         raise NginxError('%s is a binary file (NUL byte on line %d), not an nginx config'
@@ -283,7 +284,8 @@ def read_config_tree(main, conf_prefix, max_file_size=DEFAULT_MAX_FILE_SIZE):
     def read(path):
         with open(path, 'rb') as f:
             data = f.read(max_file_size + 1)
-        text, warning = check_content(path, data, max_file_size)
+            size = os.fstat(f.fileno()).st_size
+        text, warning = check_content(path, data, max_file_size, size)
         if warning:
             warnings.append(warning)
         return text

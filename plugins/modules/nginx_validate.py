@@ -17,6 +17,7 @@ description:
   - Runs C(nginx -t) on the live configuration, or on a candidate given with O(config) and O(prefix),
     and returns the errors and warnings nginx printed, each with its level, message, file and line.
   - Fails with the first error's C(file:line) in C(msg) unless O(fail_on_error=false).
+  - Warnings (level warn or notice) are returned in RV(nginx_warnings) and shown as Ansible warnings.
   - Never changes anything; C(nginx -t) proves syntax and references (files, host names), never
     that an upstream answers.
 author:
@@ -107,13 +108,15 @@ errors:
       description: Line nginx named, or null.
       type: int
       sample: 12
-warnings:
-  description: Messages of level warn or notice (same fields as RV(errors)).
+nginx_warnings:
+  description:
+    - Messages of level warn or notice (same fields as RV(errors)).
+    - Named so because Ansible reserves C(warnings) for its own messages; each one is also shown as an Ansible warning.
   returned: always
   type: list
   elements: dict
-rc:
-  description: Exit status of C(nginx -t).
+exit_status:
+  description: Exit status of C(nginx -t) (not C(rc), which Ansible reads as the task's failure).
   returned: always
   type: int
   sample: 1
@@ -151,7 +154,7 @@ def validate(params):
         reason = 'killed by signal %d' % -rc if rc < 0 else 'rc=%d' % rc
         errors.append({'level': 'emerg', 'file': None, 'line': None,
                        'message': 'nginx -t failed (%s): %s' % (reason, err.strip()[-500:] or 'no output')})
-    return {'valid': rc == 0, 'rc': rc, 'errors': errors, 'warnings': warnings,
+    return {'valid': rc == 0, 'exit_status': rc, 'errors': errors, 'nginx_warnings': warnings,
             'binary': binary, 'command': argv}
 
 
@@ -171,7 +174,9 @@ def main():
     try:
         result = validate(module.params)
     except NginxError as e:
-        module.fail_json(msg=str(e), valid=False, errors=[], warnings=[])
+        module.fail_json(msg=str(e), valid=False, errors=[], nginx_warnings=[])
+    for warning in result['nginx_warnings']:
+        module.warn(describe(warning))
     if not result['valid'] and module.params['fail_on_error']:
         module.fail_json(msg='nginx configuration is not valid: %s' % describe(result['errors'][0]), **result)
     module.exit_json(changed=False, **result)

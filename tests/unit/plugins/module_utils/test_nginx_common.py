@@ -167,7 +167,7 @@ def test_read_config_tree_big_file(tmp_path):
     main, prefix = _tree(tmp_path, {'nginx.conf': 'http { include big.conf; }\n'})
     with open(str(tmp_path / 'big.conf'), 'wb') as f:
         f.truncate(50 * 1024 * 1024)
-    with pytest.raises(nc.NginxError, match=r'big.conf is 16777217 bytes, larger than max_file_size \(16777216\)'):
+    with pytest.raises(nc.NginxError, match=r'big.conf is 52428800 bytes, larger than max_file_size \(16777216\)'):
         nc.read_config_tree(main, prefix)
 
 

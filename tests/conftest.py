@@ -11,10 +11,11 @@ import os
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _ensure_importable():
+    """Return a directory holding ansible_collections/badgateway/nginx (this checkout)."""
     parts = ROOT.split(os.sep)
     if len(parts) >= 4 and parts[-3] == 'ansible_collections':
         base = os.sep.join(parts[:-3])
@@ -25,6 +26,7 @@ def _ensure_importable():
         os.symlink(ROOT, os.path.join(link_dir, 'nginx'))
     if base not in sys.path:
         sys.path.insert(0, base)
+    return base
 
 
-_ensure_importable()
+COLLECTIONS_BASE = _ensure_importable()

@@ -1,0 +1,211 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, badgateway.nginx contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The modules end to end, through Ansible, against the controller's real nginx binary.
+
+Each test runs ``ansible localhost -c local -m badgateway.nginx.<module>`` with the
+system Python (standard library only) as the module interpreter, on configuration
+trees written to a temporary directory, and reads the JSON result.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import COLLECTIONS_BASE
+
+NGINX = shutil.which('nginx') or '/usr/sbin/nginx'
+NODE_PYTHON = '/usr/bin/python3' if os.path.exists('/usr/bin/python3') else sys.executable
+ANSIBLE = os.path.join(os.path.dirname(sys.executable), 'ansible')
+
+pytestmark = pytest.mark.skipif(not os.path.exists(NGINX), reason='nginx binary not installed')
+
+
+def run_module(module, args, check=False):
+    env = dict(os.environ)
+    paths = [COLLECTIONS_BASE] + [p for p in env.get('ANSIBLE_COLLECTIONS_PATH', '').split(':') if p]
+    env.update({
+        'ANSIBLE_COLLECTIONS_PATH': ':'.join(paths),
+        'ANSIBLE_LOAD_CALLBACK_PLUGINS': '1',
+        'ANSIBLE_STDOUT_CALLBACK': 'ansible.builtin.minimal',
+        'ANSIBLE_NOCOLOR': '1',
+        'ANSIBLE_PYTHON_INTERPRETER': NODE_PYTHON,
+        'ANSIBLE_LOCALHOST_WARNING': '0',
+        'ANSIBLE_INVENTORY_UNPARSED_WARNING': '0',
+    })
+    argv = [ANSIBLE, 'localhost', '-c', 'local', '-m', 'badgateway.nginx.%s' % module,
+            '-a', json.dumps(args)]
+    if check:
+        argv.append('--check')
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, check=False,
+                          universal_newlines=True)
+    # minimal callback: "localhost | SUCCESS => {...}" or "localhost | FAILED! => {...}"
+    m = re.search(r'^localhost \| ([A-Z!]+) => ', proc.stdout, re.M)
+    try:
+        result = json.loads(proc.stdout[m.end():])
+    except (AttributeError, ValueError):
+        raise AssertionError('no JSON from ansible (rc=%s): %s %s' % (proc.returncode, proc.stdout, proc.stderr))
+    # the callback shows failure in the header and warnings on stderr
+    result['failed'] = m.group(1) == 'FAILED!'
+    result['_stderr'] = proc.stderr
+    assert 'Traceback' not in json.dumps(result), result
+    assert 'module_stderr' not in result, result
+    return result
+
+
+def write(tmp_path, files):
+    for name, content in files.items():
+        p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return str(tmp_path) + '/'
+
+
+def base_conf(tmp_path, http_body):
+    return ('pid %s/nginx.pid;\nerror_log %s/error.log;\nevents {}\nhttp {\n    access_log off;\n%s}\n'
+            % (tmp_path, tmp_path, http_body))
+
+
+def test_valid_config_gives_facts_from_nginx_dump(tmp_path):
+    p = write(tmp_path, {
+        'nginx.conf': base_conf(tmp_path, '    include conf.d/*.conf;\n'),
+        'conf.d/app.conf': 'server {\n    listen 127.0.0.1:18181;\n    location / {\n'
+                           '        proxy_pass http://127.0.0.1:18182;\n    }\n}\n',
+    })
+    r = run_module('nginx_facts', {'config': p + 'nginx.conf', 'prefix': p})
+    assert not r.get('failed'), r
+    n = r['ansible_facts']['nginx']
+    assert n['source'] == 'nginx -T' and n['valid'] is True
+    assert n['files'] == [p + 'nginx.conf', p + 'conf.d/app.conf']
+    target = n['servers'][0]['locations'][0]['pass']['target']
+    assert (target['host'], target['port']) == ('127.0.0.1', 18182)
+    assert n['servers'][0]['locations'][0]['pass']['line'] == 4
+    assert 'nginx_raw' not in r
+
+
+def test_check_mode_gives_the_same_facts(tmp_path):
+    p = write(tmp_path, {'nginx.conf': base_conf(tmp_path, '    server { listen 127.0.0.1:18183; }\n')})
+    r = run_module('nginx_facts', {'config': p + 'nginx.conf', 'prefix': p}, check=True)
+    assert not r.get('failed') and r['changed'] is False
+    assert r['ansible_facts']['nginx']['servers'][0]['listen'][0]['port'] == 18183
+
+
+def test_missing_include_still_gives_facts(tmp_path):
+    p = write(tmp_path, {
+        'nginx.conf': base_conf(tmp_path, '    include conf.d/*.conf;\n    include missing.conf;\n'),
+        'conf.d/app.conf': 'server {\n    listen 127.0.0.1:18184;\n    location /x { fastcgi_pass unix:/run/x.sock; }\n}\n',
+    })
+    r = run_module('nginx_facts', {'config': p + 'nginx.conf', 'prefix': p})
+    assert not r.get('failed'), r
+    n = r['ansible_facts']['nginx']
+    assert n['source'] == 'files' and n['valid'] is False
+    err = n['validation']['errors'][0]
+    assert (err['file'], err['line'], err['level']) == (p + 'nginx.conf', 7, 'emerg')
+    assert 'missing.conf' in err['message'] and 'No such file or directory' in err['message']
+    assert n['servers'][0]['locations'][0]['pass']['target']['path'] == '/run/x.sock'
+
+
+def test_unknown_host_in_upstream_still_gives_facts(tmp_path):
+    p = write(tmp_path, {'nginx.conf': base_conf(
+        tmp_path, '    upstream b { server backend.invalid:8080; }\n'
+                  '    server { listen 127.0.0.1:18185; location / { proxy_pass http://b; } }\n')})
+    r = run_module('nginx_facts', {'config': p + 'nginx.conf', 'prefix': p})
+    n = r['ansible_facts']['nginx']
+    assert n['valid'] is False
+    assert n['validation']['errors'][0]['message'] == 'host not found in upstream "backend.invalid:8080"'
+    assert n['validation']['errors'][0]['line'] == 6
+    assert n['upstreams']['b']['servers'][0]['target']['host'] == 'backend.invalid'
+
+
+def test_include_loop_is_a_clear_error(tmp_path):
+    p = write(tmp_path, {'nginx.conf': base_conf(tmp_path, '    include a.conf;\n'),
+                         'a.conf': 'include b.conf;\n', 'b.conf': 'include a.conf;\n'})
+    r = run_module('nginx_facts', {'config': p + 'nginx.conf', 'prefix': p})
+    assert r['failed'] is True
+    assert r['msg'] == 'include loop: {0}nginx.conf -> {0}a.conf -> {0}b.conf -> {0}a.conf (at {0}b.conf:1)'.format(p)
+
+
+def test_unterminated_block_is_a_clear_error(tmp_path):
+    p = write(tmp_path, {'nginx.conf': base_conf(tmp_path, '    include site.conf;\n'),
+                         'site.conf': 'server {\n    listen 127.0.0.1:18186;\n    location / {\n'})
+    r = run_module('nginx_facts', {'config': p + 'nginx.conf', 'prefix': p})
+    assert r['failed'] is True
+    assert r['msg'].startswith('cannot parse %ssite.conf:' % p)
+    assert 'unexpected end of file, expecting "}"' in r['msg']
+    assert r['validation']['errors'], r
+
+
+def test_binary_and_huge_files_are_refused(tmp_path):
+    p = write(tmp_path, {'nginx.conf': base_conf(tmp_path, '    include bin.conf;\n'),
+                         'bin.conf': b'\x7fELF\x02\x01\x01\x00\x00\x00'})
+    r = run_module('nginx_facts', {'config': p + 'nginx.conf', 'prefix': p})
+    assert r['failed'] is True and r['msg'] == '%sbin.conf is a binary file (NUL byte on line 1), not an nginx config' % p
+
+    p = write(tmp_path, {'nginx.conf': base_conf(tmp_path, '    include big.conf;\n')})
+    with open(p + 'big.conf', 'wb') as f:
+        f.write(b'# padding\n' * (5 * 1024 * 1024 + 1))
+    r = run_module('nginx_facts', {'config': p + 'nginx.conf', 'prefix': p})
+    assert r['failed'] is True
+    assert r['msg'] == '%sbig.conf is 52428810 bytes, larger than max_file_size (16777216): not read as an nginx config' % p
+    # the same file when nginx -t fails and the files are read directly
+    with open(p + 'nginx.conf', 'a') as f:
+        f.write('broken_directive_here;\n')
+    r = run_module('nginx_facts', {'config': p + 'nginx.conf', 'prefix': p})
+    assert r['failed'] is True
+    assert r['msg'] == '%sbig.conf is 52428810 bytes, larger than max_file_size (16777216): not read as an nginx config' % p
+
+
+def test_non_utf8_bytes_are_a_warning_not_a_failure(tmp_path):
+    p = write(tmp_path, {'nginx.conf': base_conf(tmp_path, '    # caf\xe9 latin-1\n    server { listen 127.0.0.1:18187; }\n'
+                                                 ).encode('latin-1')})
+    r = run_module('nginx_facts', {'config': p + 'nginx.conf', 'prefix': p})
+    assert not r.get('failed'), r
+    assert r['ansible_facts']['nginx']['servers'][0]['listen'][0]['port'] == 18187
+    warning = '%snginx.conf:6: bytes that are not UTF-8 were replaced with U+FFFD' % p
+    assert r['ansible_facts']['nginx']['warnings'] == [warning]
+    assert '[WARNING]: ' + warning in ' '.join(r['_stderr'].split())
+
+
+def test_missing_binary_and_config_and_hostile_values(tmp_path):
+    r = run_module('nginx_facts', {'nginx_bin': str(tmp_path / 'no-nginx')})
+    assert r['failed'] is True
+    assert r['msg'] == 'nginx binary %s does not exist or is not executable' % (tmp_path / 'no-nginx')
+
+    marker = tmp_path / 'pwned'
+    hostile = '%s/nginx.conf; touch %s' % (tmp_path, marker)
+    r = run_module('nginx_facts', {'config': hostile})
+    assert r['failed'] is True and r['msg'] == 'nginx config %s does not exist' % hostile
+    r = run_module('nginx_validate', {'config': '$(touch %s)' % marker, 'prefix': '`touch %s`' % marker})
+    assert r['failed'] is True and r['valid'] is False
+    assert not marker.exists()
+
+    r = run_module('nginx_facts', {'timeout': 0})
+    assert r['failed'] is True and r['msg'] == 'timeout must be at least 1 second'
+
+
+def test_validate_reports_file_and_line(tmp_path):
+    p = write(tmp_path, {'nginx.conf': base_conf(tmp_path, '    include site.conf;\n'),
+                         'site.conf': 'server {\n    listen 127.0.0.1:18188;\n    proxy_passs http://x;\n}\n'})
+    r = run_module('nginx_validate', {'config': p + 'nginx.conf', 'prefix': p, 'fail_on_error': False})
+    assert not r.get('failed') and r['valid'] is False and r['changed'] is False
+    assert r['errors'] == [{'level': 'emerg', 'message': 'unknown directive "proxy_passs"',
+                            'file': p + 'site.conf', 'line': 3}]
+    assert r['exit_status'] == 1
+    r = run_module('nginx_validate', {'config': p + 'nginx.conf', 'prefix': p})
+    assert r['failed'] is True
+    assert r['msg'] == 'nginx configuration is not valid: %ssite.conf:3: unknown directive "proxy_passs"' % p
+
+    (tmp_path / 'site.conf').write_text('server { listen 127.0.0.1:18188; }\n')
+    r = run_module('nginx_validate', {'config': p + 'nginx.conf', 'prefix': p})
+    assert not r.get('failed') and r['valid'] is True and r['errors'] == [] and r['exit_status'] == 0
+    assert r['nginx_warnings'] == []
+    assert r['command'] == [r['binary'], '-t', '-p', p, '-c', p + 'nginx.conf']
