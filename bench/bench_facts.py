@@ -39,6 +39,7 @@ import platform
 import pstats
 import pwd
 import grp
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -729,11 +730,11 @@ def print_table(res, args):
         print('%-36s %10s   %-30s %s' % (label, fmt_s(b[key]), runs, m))
     cp = b['crossplane_parse']
     print('ratios:')
-    print('  build_facts / crossplane.parse              = %.3f' % (b['build_facts'] / cp))
+    print('  build_facts / crossplane.parse                      = %.3f' % (b['build_facts'] / cp))
     print('  (read_config_tree + build_facts) / crossplane.parse = %.3f' % (b['read_plus_build'] / cp))
     if 'nginx_t' in b:
-        print('  build_facts / nginx -t                      = %.3f' % (b['build_facts'] / b['nginx_t']))
-        print('  (read_config_tree + build_facts) / nginx -t = %.3f' % (b['read_plus_build'] / b['nginx_t']))
+        print('  build_facts / nginx -t                              = %.3f' % (b['build_facts'] / b['nginx_t']))
+        print('  (read_config_tree + build_facts) / nginx -t         = %.3f' % (b['read_plus_build'] / b['nginx_t']))
     print('targets (reported, not enforced):')
     for label, key in (('build_facts', 'build_facts'), ('read_config_tree + build_facts', 'read_plus_build')):
         r = b[key] / cp
@@ -757,6 +758,15 @@ def print_table(res, args):
     for n in res['notes']:
         print('NOTE: %s' % n)
     sys.stdout.flush()
+
+
+def code_ids():
+    """Short sha256 of the benchmarked files (they change while the collection is developed)."""
+    ids = {}
+    for rel in ('plugins/module_utils/nginx_common.py', 'plugins/plugin_utils/nginx_config.py'):
+        with open(os.path.join(REPO, rel), 'rb') as f:
+            ids[rel] = hashlib.sha256(f.read()).hexdigest()[:12]
+    return ids
 
 
 def nginx_version(binary):
@@ -815,6 +825,8 @@ def main(argv=None):
         print('bench_facts: python %s (%s), crossplane %s, %s, %d CPUs, %s' % (
             platform.python_version(), sys.executable, getattr(crossplane, '__version__', '?'),
             nver or 'nginx skipped', os.cpu_count() or 0, platform.platform()))
+        ids = code_ids()
+        print('code: %s' % ', '.join('%s sha256:%s' % (os.path.basename(k), v) for k, v in sorted(ids.items())))
         print('repeat=%d (best run reported), ssl every %s servers, memory %s' % (
             args.repeat, args.ssl_every if cert else 'no', 'measured in separate runs' if not args.no_memory else 'skipped'))
         results = []
@@ -842,7 +854,7 @@ def main(argv=None):
             print(json.dumps({
                 'bench': 'nginx_facts', 'python': platform.python_version(),
                 'crossplane': getattr(crossplane, '__version__', None), 'nginx': nver,
-                'cpus': os.cpu_count(), 'repeat': args.repeat, 'ssl_every': args.ssl_every if cert else 0,
+                'cpus': os.cpu_count(), 'code_sha256': ids, 'repeat': args.repeat, 'ssl_every': args.ssl_every if cert else 0,
                 'target_vs_crossplane': TARGET_VS_CROSSPLANE, 'total_seconds': total,
                 'results': results,
             }, sort_keys=True))

@@ -4,10 +4,13 @@
 # progress goes to stderr, build logs to $BADGATEWAY_CACHE/logs/.
 #
 #   scripts/build-image.sh            build what is missing
-#   BADGATEWAY_REBUILD=1 scripts/...  rebuild both images
+#   BADGATEWAY_REBUILD=1 scripts/...  rebuild both images (the tags move to the
+#                                     new images; containers using the old ones
+#                                     keep running, nothing is force-removed)
 #
 # Needs podman, runc, debootstrap and $CONTAINERS_CONF: run scripts/setup.sh
-# once (it calls this script).
+# once (it calls this script). Concurrent runs wait for each other (flock):
+# the podman image store is shared by everyone on the machine.
 set -euo pipefail
 
 # shellcheck source=scripts/env.sh
@@ -25,6 +28,11 @@ done
 containerfile="$BADGATEWAY_ROOT/tests/testhost/Containerfile"
 logdir="$BADGATEWAY_CACHE/logs"
 mkdir -p "$logdir"
+# Every image made here carries this label, so that only ours are pruned.
+LABEL=org.badgateway.testimage
+
+exec 8>"$BADGATEWAY_CACHE/build-image.lock"
+flock 8
 
 # Debian mirror: the one this machine's apt uses for bookworm, else
 # deb.debian.org. BADGATEWAY_DEBIAN_MIRROR overrides.
@@ -96,7 +104,8 @@ build_base() {
 
     tar --numeric-owner -C "$rootfs" -c . |
         podman import --quiet --message "debootstrap minbase bookworm from $mirror" \
-            --change 'CMD ["/bin/bash"]' - "$BADGATEWAY_BASE_IMAGE" >/dev/null
+            --change 'CMD ["/bin/bash"]' --change "LABEL $LABEL=base" \
+            - "$BADGATEWAY_BASE_IMAGE" >/dev/null
     cleanup_rootfs "$rootfs"
     trap - EXIT
     log "base image ready in $((SECONDS - start))s"
@@ -114,28 +123,28 @@ build_testhost() {
     local start=$SECONDS
     log "building $BADGATEWAY_IMAGE (log: $logdir/podman-build.log)"
     if ! podman build --pull=never --network=host --layers=false \
-            --tag "$BADGATEWAY_IMAGE" --file "$containerfile" \
+            --label "$LABEL=testhost" --tag "$BADGATEWAY_IMAGE" --file "$containerfile" \
             "$(dirname "$containerfile")" >"$logdir/podman-build.log" 2>&1; then
         tail -n 40 "$logdir/podman-build.log" >&2
         die "podman build failed (full log: $logdir/podman-build.log)"
     fi
     log "test-host image ready in $((SECONDS - start))s"
 
-    # Drop test-host images of older Containerfiles (ignore those in use).
+    # Drop test-host images of older Containerfiles, and our untagged
+    # leftovers; podman refuses (and we skip) those that containers still use.
     local old
     podman images --noheading --format '{{.Repository}}:{{.Tag}}' localhost/badgateway-testhost |
         while read -r old; do
             [ "$old" = "$BADGATEWAY_IMAGE" ] && continue
             if podman rmi "$old" >/dev/null 2>&1; then log "removed old image $old"; fi
         done
+    podman image prune --force --filter "label=$LABEL" >/dev/null 2>&1 || true
 }
 
 if [ -n "${BADGATEWAY_REBUILD:-}" ]; then
-    podman rmi --force "$BADGATEWAY_IMAGE" >/dev/null 2>&1 || true
-    podman rmi --force "$BADGATEWAY_BASE_IMAGE" >/dev/null 2>&1 || true
-fi
-
-if ! podman image exists "$BADGATEWAY_IMAGE"; then
+    build_base
+    build_testhost
+elif ! podman image exists "$BADGATEWAY_IMAGE"; then
     podman image exists "$BADGATEWAY_BASE_IMAGE" || build_base
     build_testhost
 fi

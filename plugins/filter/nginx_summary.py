@@ -14,10 +14,10 @@ short_description: Render nginx facts as readable lines (server, location, targe
 version_added: 0.1.0
 description:
   - Turns C(ansible_facts.nginx), as returned by M(badgateway.nginx.nginx_facts), into a list of
-    text lines: one per server block, one per location with its pass target, the effective read
-    timeout and where each came from.
+    text lines, one per server block and one per location with its pass target, the effective read
+    timeout and the file and line each came from.
 author:
-  - badgateway.nginx contributors
+  - badgateway.nginx maintainers (@badgateway)
 options:
   _input:
     description: The C(ansible_facts.nginx) dictionary.
@@ -47,6 +47,17 @@ def _where(item):
     return '%s:%s' % (item['file'], item['line'])
 
 
+def _hostport(host, port):
+    host = host or ''
+    return '%s:%s' % ('[%s]' % host if ':' in host else host, port)
+
+
+def _listen(listen):
+    if listen.get('unix'):
+        return 'unix:%s' % listen['unix']
+    return _hostport(listen.get('address'), listen.get('port')) + (' ssl' if listen.get('ssl') else '')
+
+
 def _target(target, upstreams):
     kind = target.get('kind')
     if kind == 'unix':
@@ -57,9 +68,8 @@ def _target(target, upstreams):
     elif kind == 'variable':
         text = '%s (variable, resolved at run time)' % target.get('raw')
     else:
-        host = target.get('host') or ''
-        host = '[%s]' % host if ':' in host else host
-        text = '%s://%s:%s' % (target.get('scheme'), host, target.get('port'))
+        text = '%s://%s%s' % (target.get('scheme'), _hostport(target.get('host'), target.get('port')),
+                              target.get('uri') or '')
     return text
 
 
@@ -73,10 +83,7 @@ def nginx_summary(facts):
     for err in (facts.get('validation') or {}).get('errors', []):
         lines.append('  ! %s%s' % ('%s:%s: ' % (err['file'], err['line']) if err.get('file') else '', err['message']))
     for server in facts['servers']:
-        listens = ', '.join(
-            ('unix:%s' % lst['unix']) if lst.get('unix') else '%s:%s%s' % (
-                lst.get('address'), lst.get('port'), ' ssl' if lst.get('ssl') else '')
-            for lst in server['listen'])
+        listens = ', '.join(_listen(lst) for lst in server['listen'])
         lines.append('server %s (%s) %s' % (' '.join(n for n in server['server_name'] if n) or '_', listens,
                                             _where(server)))
         for loc in server['locations']:
@@ -87,9 +94,9 @@ def nginx_summary(facts):
                 continue
             p = loc['pass']
             read = (loc.get('timeouts') or {}).get('read') or {}
-            lines.append('%slocation %s -> %s %s [%s %s; read timeout %s from %s]' % (
-                indent, match, p['directive'], _target(p['target'], upstreams), _where(loc),
-                p['directive'], _where(p), read.get('value'), _where(read)))
+            lines.append('%slocation %s %s -> %s %s (%s), read timeout %s (%s)' % (
+                indent, match, _where(loc), p['directive'], _target(p['target'], upstreams),
+                _where(p), read.get('value'), _where(read)))
     for name, up in sorted(upstreams.items()):
         lines.append('upstream %s %s' % (name, _where(up)))
         for member in up.get('servers', []):

@@ -28,7 +28,7 @@ description:
   - The node only needs Python's standard library; crossplane runs on the controller (this
     module has an action plugin of the same name that does the parsing).
 author:
-  - badgateway.nginx contributors
+  - badgateway.nginx maintainers (@badgateway)
 requirements:
   - crossplane on the controller (see C(meta/ee-requirements.txt)).
 options:
@@ -62,6 +62,9 @@ options:
     default: 30
 notes:
   - Reading the configuration usually needs root on the node; use C(become=true).
+  - Run it as a task (or through the C(badgateway.nginx.nginx_facts) role) rather than through
+    C(FACTS_MODULES): C(gather_facts) runs modules without their action plugins, and the parsing
+    happens in the action plugin.
   - Header values and parameters whose names look secret (C(Authorization), C(Cookie), names
     with C(token), C(secret), C(password), C(key)) are replaced by C(********) in the facts.
   - Only the C(http) context is reported; C(stream) and C(mail) servers are not.
@@ -106,8 +109,9 @@ EXAMPLES = r'''
     config: /opt/nginx/conf/nginx.conf
   become: true
 
-# As a facts module in ordinary inventory runs (and with fact caching):
-#   ANSIBLE_FACTS_MODULES=ansible.builtin.setup,badgateway.nginx.nginx_facts ansible-playbook site.yml
+# The facts are cached like any other with a fact cache, e.g.
+#   ANSIBLE_CACHE_PLUGIN=ansible.builtin.jsonfile ANSIBLE_CACHE_PLUGIN_CONNECTION=~/.cache/facts
+# and later plays read ansible_facts.nginx without reaching the host again.
 '''
 
 RETURN = r'''

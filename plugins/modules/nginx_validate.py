@@ -21,7 +21,7 @@ description:
   - Never changes anything; C(nginx -t) proves syntax and references (files, host names), never
     that an upstream answers.
 author:
-  - badgateway.nginx contributors
+  - badgateway.nginx maintainers (@badgateway)
 options:
   nginx_bin:
     description:

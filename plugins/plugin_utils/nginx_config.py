@@ -235,8 +235,7 @@ class Config:
                     if name == path or name in stack:
                         chain = ' -> '.join(list(stack) + [path, name])
                         raise ConfigError('include loop: %s (at %s:%d)' % (chain, path, st['line']))
-                    for item in self.expand(self.statements(name), name, stack + (path,)):
-                        yield item
+                    yield from self.expand(self.statements(name), name, stack + (path,))
             else:
                 yield st, path
 

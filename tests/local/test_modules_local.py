@@ -209,3 +209,39 @@ def test_validate_reports_file_and_line(tmp_path):
     assert not r.get('failed') and r['valid'] is True and r['errors'] == [] and r['exit_status'] == 0
     assert r['nginx_warnings'] == []
     assert r['command'] == [r['binary'], '-t', '-p', p, '-c', p + 'nginx.conf']
+
+
+def test_facts_are_cached_for_later_plays(tmp_path):
+    """With a fact cache, a later play reads ansible_facts.nginx without running the module."""
+    p = write(tmp_path, {'nginx.conf': base_conf(tmp_path, '    server { listen 127.0.0.1:18189; '
+                                                 'location / { proxy_pass http://127.0.0.1:18190; } }\n')})
+    cache = tmp_path / 'cache'
+    gather = tmp_path / 'gather.yml'
+    gather.write_text('- hosts: localhost\n  gather_facts: false\n  tasks:\n'
+                      '    - badgateway.nginx.nginx_facts:\n        config: %snginx.conf\n        prefix: %s\n' % (p, p))
+    use = tmp_path / 'use.yml'
+    use.write_text('- hosts: localhost\n  gather_facts: false\n  tasks:\n'
+                   '    - ansible.builtin.copy:\n        dest: %sport.txt\n        mode: "0600"\n'
+                   '        content: "{{ ansible_facts.nginx.servers[0].locations[0].pass.target.port }}"\n' % p)
+    env = dict(os.environ)
+    env.update({
+        'ANSIBLE_COLLECTIONS_PATH': ':'.join([COLLECTIONS_BASE] + [x for x in env.get('ANSIBLE_COLLECTIONS_PATH', '').split(':') if x]),
+        'ANSIBLE_PYTHON_INTERPRETER': NODE_PYTHON,
+        'ANSIBLE_CACHE_PLUGIN': 'ansible.builtin.jsonfile',
+        'ANSIBLE_CACHE_PLUGIN_CONNECTION': str(cache),
+        'ANSIBLE_LOCALHOST_WARNING': '0',
+        'ANSIBLE_INVENTORY_UNPARSED_WARNING': '0',
+    })
+    playbook = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
+    for play in (gather, use):
+        proc = subprocess.run([playbook, '-c', 'local', '-i', 'localhost,', str(play)], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, env=env, check=False, universal_newlines=True)
+        assert proc.returncode == 0, proc.stdout
+    assert (tmp_path / 'port.txt').read_text() == '18190'
+    # ansible-core 2.19 names the file s1_localhost (earlier versions: localhost)
+    cache_files = [f for f in cache.iterdir() if f.name.endswith('localhost')]
+    assert len(cache_files) == 1
+    cached = json.loads(cache_files[0].read_text())
+    if '__payload__' in cached:  # 2.19 wraps the facts
+        cached = json.loads(cached['__payload__'])
+    assert cached['nginx']['servers'][0]['listen'][0]['port'] == 18189
