@@ -63,8 +63,8 @@ options:
 notes:
   - Reading the configuration usually needs root on the node; use C(become=true).
   - Run it as a task (or through the C(badgateway.nginx.nginx_facts) role) rather than through
-    C(FACTS_MODULES): C(gather_facts) runs modules without their action plugins, and the parsing
-    happens in the action plugin.
+    C(FACTS_MODULES), because C(gather_facts) runs modules without their action plugins, and the
+    parsing happens in the action plugin.
   - Header values and parameters whose names look secret (C(Authorization), C(Cookie), names
     with C(token), C(secret), C(password), C(key)) are replaced by C(********) in the facts.
   - Only the C(http) context is reported; C(stream) and C(mail) servers are not.
