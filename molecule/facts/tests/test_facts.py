@@ -15,9 +15,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 import re
 
 import pytest
+
+if 'MOLECULE_INVENTORY_FILE' not in os.environ:
+    pytest.skip('runs under `molecule verify` only', allow_module_level=True)
 
 FACTS = '/var/tmp/nginx_facts.json'
 
@@ -56,7 +60,6 @@ def host_ip(host):
 @pytest.fixture(scope='module')
 def backend_ip():
     import testinfra
-    import os
     backend = testinfra.get_host('ansible://backend?ansible_inventory=%s' % os.environ['MOLECULE_INVENTORY_FILE'])
     return host_ip(backend)
 

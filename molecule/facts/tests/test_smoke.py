@@ -89,17 +89,6 @@ def test_php_fpm_running_on_proxy(proxy):
     assert proxy.socket("unix:///run/php/php8.2-fpm.sock").is_listening
 
 
-def test_converge_marker(host):
-    name = host.backend.get_hostname()
-    marker = host.file("/var/tmp/molecule_ok")
-    assert marker.is_file
-    assert marker.mode == 0o644
-    # converge.yml wrote "<inventory_hostname> <default IPv4 from the facts>"
-    written_name, written_ip = marker.content_string.split()
-    assert written_name == name
-    assert written_ip in host.interface.default().addresses
-
-
 def test_proxy_reaches_backend_over_tcp_80(proxy, backend, backend_ip):
     token = uuid.uuid4().hex
     code = proxy.check_output(
