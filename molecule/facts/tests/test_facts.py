@@ -32,11 +32,14 @@ def load(host, path=FACTS):
     return json.loads(f.content_string)
 
 
-def lines_of(host, path, cache={}):
+LINES = {}
+
+
+def lines_of(host, path):
     key = (host.backend.get_hostname(), path)
-    if key not in cache:
-        cache[key] = host.file(path).content_string.splitlines()
-    return cache[key]
+    if key not in LINES:
+        LINES[key] = host.file(path).content_string.splitlines()
+    return LINES[key]
 
 
 def line_at(host, path, line):
