@@ -35,7 +35,10 @@ def installed(tmp_path_factory):
     tarball = out / 'badgateway-nginx-0.1.0.tar.gz'
     assert tarball.exists()
     dest = out / 'collections'
-    run([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'install', str(tarball), '-p', str(dest)])
+    # --force and a collections path of its own: the checkout may already be on the configured path
+    run([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'install', '--force', str(tarball), '-p', str(dest)],
+        ANSIBLE_COLLECTIONS_PATH=str(dest))
+    assert os.path.isfile(str(dest / 'ansible_collections' / 'badgateway' / 'nginx' / 'MANIFEST.json'))
     return tarball, str(dest)
 
 
