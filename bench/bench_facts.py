@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026, badgateway.nginx contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -197,7 +197,7 @@ def make_certificate(directory):
     key = os.path.join(directory, 'bench.key')
     proc = subprocess.run([openssl, 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
                            '-nodes', '-keyout', key, '-out', crt, '-days', '3650', '-subj', '/CN=bench.test'],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
     if proc.returncode != 0:
         raise SetupError('openssl could not create a test certificate: %s' % proc.stderr.strip()[-500:])
     return crt, key
@@ -531,7 +531,8 @@ def bench_size(n, args, mods, cert, workdir):
     expected = generate(root, n, args.ssl_every, cert)
     gen_seconds = time.perf_counter() - t0
 
-    res = {'servers_requested': n, 'dir': root, 'generate_seconds': gen_seconds,
+    loadavg = os.getloadavg()
+    res = {'servers_requested': n, 'loadavg_before': loadavg, 'dir': root, 'generate_seconds': gen_seconds,
            'config_bytes': expected['bytes'], 'config_lines': expected['lines'],
            'ssl_servers': expected['ssl_servers'], 'expected': {k: v for k, v in expected.items() if k != 'file_set'}}
     times = {'crossplane_parse': [], 'read_config_tree': [], 'build_facts': [], 'read_plus_build': []}
@@ -573,6 +574,9 @@ def bench_size(n, args, mods, cert, workdir):
             res['facts_counts'] = dict(facts['counts'])
             res['facts_upstream_servers'] = sum(len(u['servers']) for u in facts['upstreams'].values())
             res['facts_check'] = check_facts(facts)
+            # what Ansible moves around: the module's return (raw) and the facts
+            res['raw_json_bytes'] = len(json.dumps(raw))
+            res['facts_json_bytes'] = len(json.dumps(facts))
         del facts, raw, files
         facts = None
 
@@ -598,6 +602,8 @@ def bench_size(n, args, mods, cert, workdir):
             del dump, out
 
     res['times'] = times
+    res['loadavg_after_timing'] = os.getloadavg()
+    t_mem = time.perf_counter()
     res['best'] = {k: min(v) for k, v in times.items() if v}
     res['nginx_maxrss_kib'] = nginx_rss if not args.skip_nginx else None
 
@@ -614,6 +620,7 @@ def bench_size(n, args, mods, cert, workdir):
                 lambda: cfg.build_facts(make_raw(nc.read_config_tree(main, root + '/')[0], main, root))),
         }
         del raw
+        res['memory_runs_seconds'] = time.perf_counter() - t_mem
 
     # verification against what was generated
     fc, xc = res['facts_counts'], res['crossplane_counts']
@@ -744,9 +751,13 @@ def print_table(res, args):
             print('  %-31s  < nginx -t              : %s (%.4f s vs %.4f s)' % (
                 label, 'MET' if b[key] < b['nginx_t'] else 'NOT MET', b[key], b['nginx_t']))
     print('verification: build_facts %s; crossplane found %d servers, %d locations, %d upstreams in %d files' % (
-        'OK (counts match the generator, spot checks pass)' if not res['problems'] else 'FAILED',
+        'OK (counts match the generator, spot checks pass)' if not res['problems'] else 'FAILED (see PROBLEM lines)',
         res['crossplane_counts']['servers'], res['crossplane_counts']['locations'],
         res['crossplane_counts']['upstreams'], res['crossplane_counts']['files']))
+    print('JSON sizes: module return (files) %d bytes, ansible_facts.nginx %d bytes (%.2fx the config)' % (
+        res['raw_json_bytes'], res['facts_json_bytes'], res['facts_json_bytes'] / float(res['config_bytes'])))
+    print('load average (1/5/15 min) before: %s, after the timed runs: %s  (other work on the machine skews times)' % (
+        ' '.join('%.2f' % x for x in res['loadavg_before']), ' '.join('%.2f' % x for x in res['loadavg_after_timing'])))
     if 'dump_matches_read' in res:
         print('nginx -T dump vs read_config_tree: %s' % (
             'same files, order and content' if res['dump_matches_read'] is True else res['dump_matches_read']))
@@ -778,7 +789,7 @@ def nginx_version(binary):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('--servers', type=int, nargs='+', default=[1000, 10000], metavar='N',
                         help='sizes to benchmark, in server blocks (default: 1000 10000)')
     parser.add_argument('--repeat', type=int, default=3, help='timed runs per step; the best is reported (default 3)')
@@ -827,8 +838,9 @@ def main(argv=None):
             nver or 'nginx skipped', os.cpu_count() or 0, platform.platform()))
         ids = code_ids()
         print('code: %s' % ', '.join('%s sha256:%s' % (os.path.basename(k), v) for k, v in sorted(ids.items())))
-        print('repeat=%d (best run reported), ssl every %s servers, memory %s' % (
-            args.repeat, args.ssl_every if cert else 'no', 'measured in separate runs' if not args.no_memory else 'skipped'))
+        print('repeat=%d (best run reported), %s, memory %s' % (
+            args.repeat, 'ssl on every %d-th server' % args.ssl_every if cert else 'no ssl servers',
+            'measured in separate runs' if not args.no_memory else 'skipped'))
         results = []
         failed = False
         for n in args.servers:
@@ -836,7 +848,9 @@ def main(argv=None):
             res = bench_size(n, args, (crossplane, nc, cfg), cert, workdir)
             res['wall_seconds'] = time.perf_counter() - t0
             print_table(res, args)
-            print('(this size took %.1f s of wall time in total)' % res['wall_seconds'])
+            print('(this size took %.1f s of wall time in total%s)' % (
+                res['wall_seconds'], ', of which %.1f s for the tracemalloc runs' % res['memory_runs_seconds']
+                if 'memory_runs_seconds' in res else ''))
             if res['problems']:
                 failed = True
             raw = res.pop('_profile_raw', None)

@@ -283,8 +283,14 @@ def read_config_tree(main, conf_prefix, max_file_size=DEFAULT_MAX_FILE_SIZE):
 
     def read(path):
         with open(path, 'rb') as f:
-            data = f.read(max_file_size + 1)
             size = os.fstat(f.fileno()).st_size
+            # read what fstat announced plus one byte, and on if the file grew
+            data = f.read(min(size, max_file_size) + 1)
+            while len(data) <= max_file_size:
+                more = f.read(max_file_size + 1 - len(data))
+                if not more:
+                    break
+                data += more
         text, warning = check_content(path, data, max_file_size, size)
         if warning:
             warnings.append(warning)
