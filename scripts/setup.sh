@@ -22,6 +22,7 @@ APT_PACKAGES=(
     debootstrap                                        # base image without a registry
     nginx-light                                        # controller-side `nginx -t` and benchmarks
     shellcheck rsync git ca-certificates iproute2 curl
+    python3                                            # /usr/bin/python3: the module interpreter of tests/local
 )
 
 start=$SECONDS
