@@ -186,7 +186,7 @@ def _classify_error(exc):
 def probe_tcp(host, port, timeout=3.0):
     """Connect to host:port; classify as ok, refused, timeout, no_route, unreachable, unresolvable..."""
     result = {'kind': 'tcp', 'host': host, 'port': port, 'address': None, 'result': None,
-              'errno': None, 'error': None, 'latency_ms': None}
+              'errno': None, 'error': None, 'latency_ms': None, 'tls': None}
     try:
         infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
     except socket.gaierror as e:
@@ -206,7 +206,28 @@ def probe_tcp(host, port, timeout=3.0):
     finally:
         result['latency_ms'] = round((time.time() - start) * 1000, 1)
         sock.close()
+    if result['result'] == 'ok':
+        result['tls'] = speaks_tls(family, sockaddr, timeout)
     return result
+
+
+def speaks_tls(family, sockaddr, timeout):
+    """True when a TLS handshake succeeds on the address (a TLS port), False when it does not."""
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.settimeout(min(timeout, 1.0))
+    try:
+        sock.connect(sockaddr)
+        with ctx.wrap_socket(sock, do_handshake_on_connect=False) as tls:
+            tls.do_handshake()
+        return True
+    except (ssl.SSLError, socket.error, OSError, ValueError):
+        return False
+    finally:
+        sock.close()
 
 
 def _connect_unix(path, timeout):
@@ -473,3 +494,21 @@ def http_check(url, timeout=5.0, host=None):
         result['latency_ms'] = round((time.time() - start) * 1000, 1)
         conn.close()
     return result
+
+
+def local_addresses(proc='/proc'):
+    """IPv4 and IPv6 addresses of this host (loopback included)."""
+    found = set(['127.0.0.1', '::1'])
+    text = _read(os.path.join(proc, 'net', 'fib_trie')) or ''
+    last = None
+    for line in text.splitlines():
+        m = re.match(r'^\s*[|+`-]+\s*(\d+\.\d+\.\d+\.\d+)\s*$', line)
+        if m:
+            last = m.group(1)
+        elif '/32 host LOCAL' in line and last:
+            found.add(last)
+    for line in (_read(os.path.join(proc, 'net', 'if_inet6')) or '').splitlines():
+        parts = line.split()
+        if parts and len(parts[0]) == 32:
+            found.add(socket.inet_ntop(socket.AF_INET6, bytes.fromhex(parts[0])))
+    return sorted(found)

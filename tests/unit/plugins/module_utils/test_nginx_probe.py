@@ -77,6 +77,7 @@ def test_unix_listeners(tmp_path):
 def test_probe_tcp_ok_refused_unresolvable(tcp_server):
     ok = probe.probe_tcp('127.0.0.1', tcp_server.getsockname()[1], 2)
     assert ok['result'] == 'ok' and ok['latency_ms'] is not None
+    assert ok['tls'] is False  # a plain TCP listener that never answers a ClientHello
     refused = probe.probe_tcp('127.0.0.1', free_port(), 2)
     assert (refused['result'], refused['errno'], refused['error']) == ('refused', 111, 'Connection refused')
     bad = probe.probe_tcp('no-such-host.invalid', 80, 2)
@@ -193,3 +194,25 @@ def test_http_check_tells_who_answered():
     refused = probe.http_check('http://127.0.0.1:%d/' % free_port())
     assert refused['status'] is None and 'refused' in refused['error'].lower()
     assert probe.http_check('ftp://x/')['error'] == 'not an http(s) URL: ftp://x/'
+
+
+def test_probe_tcp_tells_a_tls_port(tmp_path):
+    """A real TLS server (openssl s_server) is recognised: proxy_pass http:// to it is a protocol mismatch."""
+    import subprocess
+    import time
+    key, cert = str(tmp_path / 'k.pem'), str(tmp_path / 'c.pem')
+    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
+                    '-days', '1', '-subj', '/CN=lab'], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port = free_port()
+    srv = subprocess.Popen(['openssl', 's_server', '-accept', '127.0.0.1:%d' % port, '-cert', cert, '-key', key,
+                            '-www', '-quiet'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _i in range(50):
+            r = probe.probe_tcp('127.0.0.1', port, 2)
+            if r['result'] == 'ok':
+                break
+            time.sleep(0.1)
+        assert (r['result'], r['tls']) == ('ok', True)
+    finally:
+        srv.kill()
+        srv.wait()
