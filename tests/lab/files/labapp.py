@@ -1,0 +1,71 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, badgateway.nginx contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A small application server for the lab, with faults on demand.
+
+    labapp.py MODE PORT [ADDRESS]
+
+MODE: ok (200 "labapp PORT ok"), slow (answers after LABAPP_DELAY seconds, default 5),
+close (reads the request, then closes the connection without answering),
+bigheader (a 32 KiB response header), cdn502 (a CDN edge answering
+502 Bad Gateway with "Server: cloudflare"). Standard library only.
+"""
+
+import http.server
+import os
+import socket
+import socketserver
+import sys
+import time
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    mode = 'ok'
+
+    def version_string(self):
+        return 'cloudflare' if self.mode == 'cdn502' else 'labapp'
+
+    def do_GET(self):  # noqa: N802
+        if self.mode == 'cdn502':
+            body = b'<html><body>502 Bad Gateway (edge)</body></html>\n'
+            self.send_response(502)
+            self.send_header('CF-RAY', '8a1b2c3d4e5f6a7b-AMS')
+            self.send_header('Content-Type', 'text/html')
+            self.send_header('Content-Length', str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        if self.mode == 'close':
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if self.mode == 'slow':
+            time.sleep(float(os.environ.get('LABAPP_DELAY', '5')))
+        body = ('labapp %s %s %s\n' % (self.server.server_address[1], self.mode, self.path)).encode()
+        self.send_response(200)
+        if self.mode == 'bigheader':
+            self.send_header('X-Big', 'x' * 32768)
+        self.send_header('Content-Type', 'text/plain')
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write('%s %s\n' % (self.address_string(), fmt % args))
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def main():
+    mode, port = sys.argv[1], int(sys.argv[2])
+    address = sys.argv[3] if len(sys.argv) > 3 else '0.0.0.0'
+    Handler.mode = mode
+    srv = Server((address, port), Handler)
+    srv.serve_forever()
+
+
+if __name__ == '__main__':
+    main()
