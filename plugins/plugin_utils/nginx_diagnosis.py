@@ -318,9 +318,8 @@ class Correlator:
         as_user = ((self.probes.get(key) or {}).get('as_user') or {}).get('result')
         user = (self.facts.get('user') or {}).get('name')
         pool = next((p for p in self._fpm_pools() if p.get('listen_path') == path), None)
-        if as_user == 'permission_denied' or 'socket_permission' in log_kinds or (access and access.get('exists')
-                                                                                   and not access.get('can_connect')
-                                                                                   and result == 'ok'):
+        judged_denied = bool(access and access.get('exists') and not access.get('can_connect') and result == 'ok')
+        if as_user == 'permission_denied' or 'socket_permission' in log_kinds or judged_denied:
             reason = (access or {}).get('reason') or 'permission denied'
             self.add('socket_permission', key, 'nginx workers (user %s) cannot open %s: %s' % (user, path, reason),
                      evidence, {'pool': pool and pool.get('name'), 'pool_file': pool and pool.get('file'),
@@ -505,8 +504,7 @@ class Correlator:
             pool = next((p for p in self._fpm_pools() if p.get('listen_port') == key[2]), None)
         if not pool:
             return None
-        rtt = pool.get('request_terminate_timeout') or {}
-        seconds = rtt.get('seconds') if isinstance(rtt, dict) else None
+        seconds = pool.get('request_terminate_timeout_seconds')
         if not seconds and pool.get('max_execution_time'):
             try:
                 seconds = float(pool['max_execution_time'])
@@ -530,12 +528,14 @@ class Correlator:
                                 'backup': m.get('backup'), 'down': m.get('down')})
             evidence = {'log': self._evidence_logs([(i, g)]), 'members': members}
             failing = [m for m in members if m['findings'] or (m['probe'] or {}).get('result') not in (None, 'ok')]
-            self.add('no_live_upstreams', key, 'every server of upstream %s was marked failed (%d of %d members fail now: %s)' % (
-                name, len(failing), len(members), ', '.join('%s %s' % (m['address'], '/'.join(m['findings']) or
-                                                                          (m['probe'] or {}).get('result')) for m in failing) or '-'),
-                evidence, {'members': [m['address'] for m in failing]},
-                routes=self.routes.get(key, []),
-                extra={'upstream': {'name': name, 'file': up.get('file'), 'line': up.get('line')}})
+            states = ', '.join('%s %s' % (m['address'], '/'.join(m['findings']) or (m['probe'] or {}).get('result'))
+                               for m in failing) or '-'
+            self.add('no_live_upstreams', key,
+                     'every server of upstream %s was marked failed (%d of %d members fail now: %s)' % (
+                         name, len(failing), len(members), states),
+                     evidence, {'members': [m['address'] for m in failing]},
+                     routes=self.routes.get(key, []),
+                     extra={'upstream': {'name': name, 'file': up.get('file'), 'line': up.get('line')}})
 
     def dns(self):
         for i, g in self.logs_of_kind(('no_resolver', 'resolve_failed', 'host_not_found')):
