@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The demo: on a fresh Debian 12 machine (root), set up what is missing, start the
-# lab (podman containers: a proxy with a multi-file nginx config and PHP-FPM, and a
-# backend), and print what nginx proxies where on each host, with file:line.
-#   bash scripts/demo.sh          start (or reuse) the lab and show the facts
+# The demo: on a fresh Debian 12 machine (root), set up what is missing, start the lab
+# (podman containers: a proxy broken in every way of the 502/504 catalog, a backend behind
+# nftables and iptables whose own nginx runs out of worker connections, and a healthy proxy),
+# send real requests, diagnose every host, print the summary and write the report.
+#   bash scripts/demo.sh          start (or reuse) the lab, diagnose it, write report/report.html
+#   bash scripts/demo.sh facts    also print what nginx proxies where, with file:line
 #   bash scripts/demo.sh down     remove the lab containers
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -15,10 +17,17 @@ inventory=tests/lab/inventory.yml
 if [ "${1:-}" = down ]; then
     exec ansible-playbook -i "$inventory" tests/lab/down.yml
 fi
-echo "demo: starting the lab (containers bgw-lab-proxy and bgw-lab-backend)"
-ansible-playbook -i "$inventory" tests/lab/up.yml >"$BADGATEWAY_CACHE/logs/lab-up.log" 2>&1 || {
-    tail -n 60 "$BADGATEWAY_CACHE/logs/lab-up.log"; echo "demo: the lab did not start"; exit 1; }
-out="$ROOT/report/facts"
-echo "demo: gathering nginx facts (facts as JSON in $out/)"
-ansible-playbook -i "$inventory" -l lab badgateway.nginx.facts -e nginx_facts_dump_dir="$out"
+logs="$BADGATEWAY_CACHE/logs"
+echo "demo: starting the lab (containers bgw-lab-proxy, bgw-lab-backend, bgw-lab-healthy)"
+ansible-playbook -i "$inventory" tests/lab/up.yml >"$logs/lab-up.log" 2>&1 || {
+    tail -n 60 "$logs/lab-up.log"; echo "demo: the lab did not start (log: $logs/lab-up.log)"; exit 1; }
+echo "demo: sending requests, so that nginx writes real error-log lines"
+ansible-playbook -i "$inventory" tests/lab/traffic.yml >"$logs/lab-traffic.log" 2>&1 || {
+    tail -n 30 "$logs/lab-traffic.log"; echo "demo: the requests failed"; exit 1; }
+if [ "${1:-}" = facts ]; then
+    ansible-playbook -i "$inventory" -l lab badgateway.nginx.facts
+fi
+echo "demo: diagnosing every host"
+ansible-playbook -i "$inventory" -l lab badgateway.nginx.diagnose -e report_dir="$ROOT/report"
+echo "demo: report: $ROOT/report/report.html (and report.json)"
 echo "demo: remove the lab with: bash scripts/demo.sh down"

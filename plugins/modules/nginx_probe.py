@@ -1,0 +1,300 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, badgateway.nginx contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: nginx_probe
+short_description: Collect the evidence of a 502/504 on a host in one run (listeners, probes, sockets, firewall, logs)
+version_added: 0.1.0
+description:
+  - Runs every node-side check of the diagnosis in one module execution, with the Python standard
+    library only, and changes nothing.
+  - Listening TCP (IPv4, IPv6) and unix stream sockets from C(/proc/net), with the owning process,
+    user and systemd unit.
+  - A connect probe to each given target, classified as ok, refused, timeout, no_route, unreachable,
+    no_such_file, permission_denied, unavailable (EAGAIN) or unresolvable, with latency.
+  - For unix sockets, whether the nginx worker user can connect (owner, group, mode, and the search
+    bit of every parent directory), confirmed by connecting as that user when the module runs as root.
+  - Which firewall is active (nftables, iptables-nft, iptables-legacy, firewalld, ufw) and its rules.
+  - The window of each error log that matters, read from the end, classified into the catalog,
+    grouped with counts, first and last seen, and a few sample lines.
+  - PHP-FPM pools (following C(include=) globs), their processes' memory, and PHP-FPM's log.
+  - Memory, kernel OOM kills, load against cores, free disk, nginx processes' open files against
+    their limit, and optional HTTP checks that tell an nginx 502 from a CDN's.
+  - Normally called by M(badgateway.nginx.nginx_diagnose), which works out the targets from the
+    nginx facts and turns the results into findings.
+author:
+  - badgateway.nginx maintainers (@badgateway)
+options:
+  tcp_targets:
+    description: TCP targets to probe.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      host:
+        description: Address or host name.
+        type: str
+        required: true
+      port:
+        description: Port.
+        type: int
+        required: true
+  unix_targets:
+    description: Unix socket paths to probe and to check for the worker user.
+    type: list
+    elements: path
+    default: []
+  nginx_user:
+    description: The nginx worker user, whose access to unix sockets is checked.
+    type: str
+    default: www-data
+  nginx_group:
+    description: The nginx worker group (the user's primary group when unset).
+    type: str
+  error_logs:
+    description: nginx error logs to read and classify.
+    type: list
+    elements: path
+    default: []
+  log_lines:
+    description: At most this many lines are read from the end of each log.
+    type: int
+    default: 5000
+  log_since:
+    description: Only lines written in the last this many seconds count (0 means no time limit).
+    type: int
+    default: 0
+  redact_query:
+    description: Replace query strings in sample log lines with C(REDACTED).
+    type: bool
+    default: true
+  redact_client:
+    description: Replace client addresses in sample log lines with C(REDACTED).
+    type: bool
+    default: false
+  php_fpm:
+    description: Look for PHP-FPM configurations, processes and logs.
+    type: bool
+    default: true
+  firewall:
+    description: Report the active firewalls and their rules.
+    type: bool
+    default: true
+  resources:
+    description: Report memory, OOM kills, load, disk and open files.
+    type: bool
+    default: true
+  http_checks:
+    description: HTTP(S) requests to make from the host, to see who answers and with what.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      url:
+        description: The URL.
+        type: str
+        required: true
+      host:
+        description: Host header to send.
+        type: str
+  timeout:
+    description: Seconds a connect probe or an HTTP check may take.
+    type: float
+    default: 3
+notes:
+  - Reading logs, sockets of other users and firewall rules needs root; use C(become=true).
+extends_documentation_fragment:
+  - action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: linux
+seealso:
+  - module: badgateway.nginx.nginx_diagnose
+'''
+
+EXAMPLES = r'''
+- name: Probe a backend and the PHP-FPM socket
+  badgateway.nginx.nginx_probe:
+    tcp_targets:
+      - host: 10.0.0.5
+        port: 7080
+    unix_targets:
+      - /run/php/php8.2-fpm.sock
+    error_logs:
+      - /var/log/nginx/error.log
+  become: true
+  register: evidence
+'''
+
+RETURN = r'''
+checks:
+  description: Everything the node saw.
+  returned: success
+  type: dict
+  contains:
+    addresses:
+      description: The host's IPv4 and IPv6 addresses.
+      type: list
+      elements: str
+    listeners:
+      description: C(tcp) (family, address, port, pids, process, user, unit) and C(unix) (path, pids, process, user, unit) listeners.
+      type: dict
+    probes:
+      description: One result per target (kind, host, port or path, result, errno, error, latency_ms, as_user).
+      type: list
+      elements: dict
+    sockets:
+      description: Access of the worker user to each unix socket, by path (owner, group, mode, can_connect, reason, parents).
+      type: dict
+    identity:
+      description: The worker user's uid, gid and groups.
+      type: dict
+    firewall:
+      description: Active firewalls and their rules.
+      type: dict
+    error_logs:
+      description: By path, C(info) about the window read and C(groups) of classified lines.
+      type: dict
+    php_fpm:
+      description: C(configs) (pools), C(processes) and C(logs) of PHP-FPM.
+      type: dict
+    resources:
+      description: memory, load, disks, nginx_files, oom.
+      type: dict
+    http:
+      description: One result per HTTP check (status, server, from_nginx, headers, error).
+      type: list
+      elements: dict
+'''
+
+import os
+import re
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_firewall
+from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_logs
+from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_phpfpm
+from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_probe as probe
+from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_common import run
+
+KERNEL_LOGS = ('/var/log/kern.log', '/var/log/messages')
+
+
+def read_log(path, classify, time_parser, params, summarize_key=None):
+    since = time.time() - params['log_since'] if params['log_since'] else None
+    lines, info = nginx_logs.read_tail(path, max_lines=params['log_lines'], since=since, time_parser=time_parser)
+    records = [r for r in (classify(line) for line in lines) if r]
+    kwargs = {'key': summarize_key} if summarize_key else {}
+    groups = nginx_logs.summarize(records, **kwargs)
+    query, client = params['redact_query'], params['redact_client']
+    for g in groups:
+        g['samples'] = [nginx_logs.redact_line(x, query=query, client=client) for x in g.get('samples') or []]
+        if client and g.get('client') is not None:
+            g['client'] = 'REDACTED'
+        if query and g.get('request'):
+            g['request'] = re.sub(r'\?[^ "]*', '?REDACTED', g['request'])
+    return {'info': info, 'groups': groups}
+
+
+def kernel_oom(params):
+    groups = []
+    for path in KERNEL_LOGS:
+        if os.path.isfile(path):
+            groups = read_log(path, nginx_logs.classify_kernel_line, None, params, ('kind', 'process'))['groups']
+            break
+    if not groups:
+        rc, out, _err = 1, b'', ''
+        try:
+            rc, out, _err = run(['dmesg'], 10)
+        except Exception:  # pylint: disable=broad-except
+            rc = 1
+        if rc == 0:
+            records = [r for r in (nginx_logs.classify_kernel_line(line) for line in
+                                   out.decode('utf-8', 'replace').splitlines()[-5000:]) if r]
+            groups = nginx_logs.summarize(records, key=('kind', 'process'))
+    return [g for g in groups if g.get('kind') == 'oom_kill']
+
+
+def php_fpm(params):
+    configs = [nginx_phpfpm.parse_config(path) for path in nginx_phpfpm.find_configs()]
+    logs = {}
+    for cfg in configs:
+        log = ((cfg.get('global') or {}).get('error_log') or {}).get('value')
+        if log and log.startswith('/') and log not in logs:
+            logs[log] = read_log(log, nginx_logs.classify_fpm_line, nginx_logs.fpm_time, params, ('kind', 'pool'))
+    return {'configs': configs, 'processes': nginx_phpfpm.pool_processes(), 'logs': logs}
+
+
+def collect(params):
+    checks = {'addresses': probe.local_addresses(), 'listeners': probe.listeners()}
+    identity = probe.identity_of(params['nginx_user'], params['nginx_group'])
+    checks['identity'] = identity
+    checks['probes'] = [probe.probe_tcp(t['host'], t['port'], params['timeout']) for t in params['tcp_targets']]
+    checks['sockets'] = {}
+    for path in params['unix_targets']:
+        checks['probes'].append(probe.probe_unix(path, params['timeout'], identity))
+        checks['sockets'][path] = probe.socket_access(path, identity)
+    checks['error_logs'] = {}
+    for path in params['error_logs']:
+        checks['error_logs'][path] = read_log(path, nginx_logs.classify_error_line, nginx_logs.nginx_time, params)
+    checks['firewall'] = nginx_firewall.collect() if params['firewall'] else None
+    checks['php_fpm'] = php_fpm(params) if params['php_fpm'] else None
+    if params['resources']:
+        paths = list(params['error_logs']) + list(params['unix_targets']) + ['/var/log', '/run']
+        checks['resources'] = {'memory': probe.memory(), 'load': probe.load(), 'disks': probe.disk_free(paths),
+                               'nginx_files': probe.process_files('nginx'), 'oom': kernel_oom(params)}
+    else:
+        checks['resources'] = None
+    checks['http'] = [probe.http_check(c['url'], params['timeout'], c.get('host')) for c in params['http_checks']]
+    return checks
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            tcp_targets=dict(type='list', elements='dict', default=[], options=dict(
+                host=dict(type='str', required=True), port=dict(type='int', required=True))),
+            unix_targets=dict(type='list', elements='path', default=[]),
+            nginx_user=dict(type='str', default='www-data'),
+            nginx_group=dict(type='str'),
+            error_logs=dict(type='list', elements='path', default=[]),
+            log_lines=dict(type='int', default=5000),
+            log_since=dict(type='int', default=0),
+            redact_query=dict(type='bool', default=True),
+            redact_client=dict(type='bool', default=False),
+            php_fpm=dict(type='bool', default=True),
+            firewall=dict(type='bool', default=True),
+            resources=dict(type='bool', default=True),
+            http_checks=dict(type='list', elements='dict', default=[], options=dict(
+                url=dict(type='str', required=True), host=dict(type='str'))),
+            timeout=dict(type='float', default=3),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    for t in p['tcp_targets']:
+        if not 0 < t['port'] < 65536:
+            module.fail_json(msg='tcp_targets: port %s is not a TCP port' % t['port'])
+    if p['log_lines'] < 1 or p['log_lines'] > 1000000:
+        module.fail_json(msg='log_lines must be between 1 and 1000000')
+    if p['timeout'] <= 0 or p['timeout'] > 60:
+        module.fail_json(msg='timeout must be more than 0 and at most 60 seconds')
+    module.exit_json(changed=False, checks=collect(p))
+
+
+if __name__ == '__main__':
+    main()

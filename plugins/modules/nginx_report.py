@@ -1,0 +1,88 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, badgateway.nginx contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: nginx_report
+short_description: Correlate the diagnosis across hosts and write report.json and report.html
+version_added: 0.1.0
+description:
+  - Runs on the controller only (no connection to any host). Takes the C(nginx_diagnosis) facts that
+    M(badgateway.nginx.nginx_diagnose) set on each host, judges every target that lives on another
+    diagnosed host with that host's listeners and input firewall rules, and returns the findings of
+    every host.
+  - 'With O(report_dir), writes C(report.json) (schema C(badgateway.nginx/report/v1), top level
+    C({"hosts": {"<inventory_hostname>": {"findings": [...], ...}}})) and a self-contained
+    C(report.html) (no network needed to read it), both mode 0600.'
+  - Writes the report in check mode too, since it is output on the controller, not a change to a host.
+  - This is an action plugin; the file carries its documentation.
+author:
+  - badgateway.nginx maintainers (@badgateway)
+options:
+  hosts:
+    description: Inventory names to report on. Defaults to the hosts of the play.
+    type: list
+    elements: str
+  report_dir:
+    description: Directory on the controller for report.json and report.html (created with mode 0700).
+    type: path
+  title:
+    description: Title of the report.
+    type: str
+    default: nginx 502/504 diagnosis
+extends_documentation_fragment:
+  - action_common_attributes
+  - action_common_attributes.flow
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: all
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+seealso:
+  - module: badgateway.nginx.nginx_diagnose
+'''
+
+EXAMPLES = r'''
+- name: Write the fleet report
+  badgateway.nginx.nginx_report:
+    report_dir: /tmp/bgw-report
+  run_once: true
+  delegate_to: localhost
+  register: report
+'''
+
+RETURN = r'''
+report:
+  description: The report (same content as report.json).
+  returned: success
+  type: dict
+files:
+  description: Paths written.
+  returned: success
+  type: list
+  elements: str
+summary:
+  description: Console summary, one line per host and per finding.
+  returned: success
+  type: list
+  elements: str
+lines:
+  description: The same summary by host.
+  returned: success
+  type: dict
+'''
