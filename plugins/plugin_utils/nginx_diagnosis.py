@@ -48,6 +48,10 @@ FIX_ROLE = {
 SYSTEM_PROCESSES = ('sshd', 'systemd', 'systemd-resolve', 'systemd-resolved', 'rpcbind', 'chronyd', 'dbus-daemon',
                     'master', 'exim4', 'containerd', 'dockerd', 'conmon', 'aardvark-dns')
 LOOPBACK = ('127.0.0.1', '::1', 'localhost')
+# a listener this many ports away or more is not taken for "the service the target meant"
+# (8080/8081, 3000/3001, 9000/9001 are the mix-ups seen in the field; a stray listener far
+# away is not evidence)
+MISMATCH_MAX_PORT_DISTANCE = 100
 
 
 def target_key(target):
@@ -223,7 +227,7 @@ class Correlator:
             return any((a, port) in self.claimed for a in addresses)
         found = [x for x in listeners.get('tcp', []) if x['port'] != key[2] and x.get('process') not in SYSTEM_PROCESSES
                  and x.get('process') != exclude_process and x['address'] not in ('127.0.0.53', '127.0.0.54')
-                 and not claimed(x['port'])]
+                 and not claimed(x['port']) and abs(x['port'] - key[2]) < MISMATCH_MAX_PORT_DISTANCE]
         return sorted(found, key=lambda x: (abs(x['port'] - key[2]), x['port']))
 
     def add(self, cause, key, summary, evidence, fix_vars=None, routes=None, extra=None):

@@ -126,3 +126,10 @@ def test_healthy_host_has_no_finding():
                              'as_user': {'user': 'www-data', 'result': 'ok'}})
     checks['sockets']['/run/php/php7.4-fpm.sock'] = {'exists': True, 'can_connect': True}
     assert dx.diagnose('web1', facts(), checks) == []
+
+
+def test_a_far_away_listener_is_no_evidence_of_a_mismatch():
+    checks = base_checks()
+    checks['listeners']['tcp'] = [listener(80, 'nginx', '0.0.0.0'), listener(19443, 'openssl')]
+    found = by_target(dx.diagnose('web1', facts(), checks))
+    assert found['127.0.0.1:9003'] == 'upstream_down'
