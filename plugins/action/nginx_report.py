@@ -30,6 +30,7 @@ ARGUMENT_SPEC = dict(
     hosts=dict(type='list', elements='str'),
     report_dir=dict(type='path'),
     title=dict(type='str', default='nginx 502/504 diagnosis'),
+    remediation=dict(type='bool', default=False),
 )
 
 
@@ -82,6 +83,8 @@ class ActionModule(ActionBase):
         for name, (facts, d) in diagnosed.items():
             findings = diagnose(name, facts, d['checks'], peers, claimed) if facts is not None else []
             hosts[name] = {'findings': findings, 'nginx': d.get('nginx'), 'note': d.get('note')}
+            if args['remediation']:
+                hosts[name]['remediation'] = (hostvars.get(name) or {}).get('remediate_record') or {}
         missing = [n for n in names if n not in diagnosed]
         for name in missing:
             hosts[name] = {'findings': [], 'nginx': None, 'note': 'not diagnosed (unreachable or failed)'}

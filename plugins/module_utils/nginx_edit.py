@@ -541,8 +541,15 @@ def plan_edit(data, spec, path='<config>'):
 
     is_array = name in ARRAY_DIRECTIVES
     same = [c for c in block.children if c.name == name and not c.is_block]
-    if is_array and args:
-        same = [c for c in same if c.values[:1] == args[:1]]
+    if is_array and (args or spec.get('key')):
+        key = to_text(str(spec['key'])) if spec.get('key') else args[0]
+        keyed = [c for c in same if c.values[:1] == [key]]
+        if spec.get('key') and not keyed and state == 'present':
+            # already re-keyed by an earlier run: the instance with the new key is the one
+            keyed = [c for c in same if args and c.values[:1] == args[:1]]
+            if not keyed:
+                raise EditError('no %s %s in the selected block of %s' % (from_text(name), spec['key'], path))
+        same = keyed
     if state == 'absent':
         if not same:
             return {'action': 'none', 'line': None, 'after': data}

@@ -460,7 +460,7 @@ def http_check(url, timeout=5.0, host=None):
     except ImportError:  # pragma: no cover - Python 2 nodes are not supported
         return {'url': url, 'error': 'http.client is not available'}
     import ssl
-    result = {'url': url, 'status': None, 'reason': None, 'server': None, 'headers': {}, 'error': None,
+    result = {'url': url, 'status': None, 'reason': None, 'server': None, 'headers': {}, 'header_bytes': None, 'error': None,
               'latency_ms': None, 'from_nginx': None}
     parts = urlsplit(url)
     if parts.scheme not in ('http', 'https') or not parts.hostname:
@@ -482,7 +482,9 @@ def http_check(url, timeout=5.0, host=None):
         conn.request('GET', path, headers=headers)
         resp = conn.getresponse()
         resp.read(65536)
-        result.update(status=resp.status, reason=resp.reason, server=resp.getheader('Server'))
+        result.update(status=resp.status, reason=resp.reason, server=resp.getheader('Server'),
+                      header_bytes=len('HTTP/1.1 %s %s\r\n' % (resp.status, resp.reason))
+                      + sum(len(k) + len(v) + 4 for k, v in resp.getheaders()) + 2)
         for name in ('Server', 'Via', 'X-Cache', 'CF-RAY', 'X-Served-By', 'Content-Type'):
             if resp.getheader(name) is not None:
                 result['headers'][name] = resp.getheader(name)

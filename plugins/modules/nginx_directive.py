@@ -83,6 +83,12 @@ options:
       - Newlines and control characters are refused.
     type: list
     elements: str
+  key:
+    description:
+      - For directives nginx allows several times, the key (first argument) of the instance to change,
+        when the change gives it a new key, for example re-pointing an upstream C(server) member from
+        V(127.0.0.1:9003) to V(127.0.0.1:9002) in place. Defaults to the first of O(args).
+    type: str
   block:
     description:
       - Raw text of one block statement to put in the selected block, for example
@@ -302,6 +308,7 @@ def main():
             line=dict(type='int'),
             directive=dict(type='str'),
             args=dict(type='list', elements='str'),
+            key=dict(type='str', no_log=False),
             block=dict(type='str'),
             state=dict(type='str', default='present', choices=['present', 'absent']),
             insert=dict(type='str', default='last', choices=['first', 'last']),
@@ -334,7 +341,7 @@ def main():
     except (IOError, OSError) as e:
         module.fail_json(msg='cannot read %s: %s' % (path, e.strerror or e), **result)
     spec = dict((k, p[k]) for k in ('scope', 'server_name', 'listen', 'location', 'upstream', 'line',
-                                    'directive', 'args', 'block', 'state', 'insert'))
+                                    'directive', 'args', 'key', 'block', 'state', 'insert'))
     try:
         plan = plan_edit(before, spec, path)
     except EditError as e:

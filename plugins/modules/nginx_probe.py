@@ -109,6 +109,13 @@ options:
     description: Seconds a connect probe or an HTTP check may take.
     type: float
     default: 3
+  journal_dir:
+    description:
+      - The journal directory of M(badgateway.nginx.nginx_change). Log lines written before the last change
+        it committed on this host (the time in C(last-commit) there) are not read, as they were written under a
+        configuration that is no longer there and are not evidence about the current one.
+    type: path
+    default: /var/lib/badgateway-nginx
 notes:
   - Reading logs, sockets of other users and firewall rules needs root; use C(become=true).
 extends_documentation_fragment:
@@ -174,9 +181,12 @@ checks:
       description: memory, load, disks, nginx_files, oom.
       type: dict
     http:
-      description: One result per HTTP check (status, server, from_nginx, headers, error).
+      description: One result per HTTP check (status, server, from_nginx, headers, header_bytes, error).
       type: list
       elements: dict
+    last_change:
+      description: Time (epoch) of the last change M(badgateway.nginx.nginx_change) committed on this host; null if none.
+      type: float
 '''
 
 import os
@@ -194,8 +204,20 @@ from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_common impo
 KERNEL_LOGS = ('/var/log/kern.log', '/var/log/messages')
 
 
+def last_change(journal_dir):
+    """Epoch of the last change nginx_change committed here (JOURNAL_DIR/last-commit), or None."""
+    try:
+        with open(os.path.join(journal_dir, 'last-commit')) as f:
+            value = float(f.read(64).strip())
+    except (IOError, OSError, ValueError):
+        return None
+    return value if 0 < value <= time.time() + 60 else None
+
+
 def read_log(path, classify, time_parser, params, summarize_key=None):
     since = time.time() - params['log_since'] if params['log_since'] else None
+    if params.get('_last_change') and (since is None or params['_last_change'] > since):
+        since = params['_last_change']
     lines, info = nginx_logs.read_tail(path, max_lines=params['log_lines'], since=since, time_parser=time_parser)
     records = [r for r in (classify(line) for line in lines) if r]
     kwargs = {'key': summarize_key} if summarize_key else {}
@@ -241,6 +263,7 @@ def php_fpm(params):
 
 def collect(params):
     checks = {'addresses': probe.local_addresses(), 'listeners': probe.listeners()}
+    checks['last_change'] = params['_last_change'] = last_change(params['journal_dir'])
     identity = probe.identity_of(params['nginx_user'], params['nginx_group'])
     checks['identity'] = identity
     checks['probes'] = [probe.probe_tcp(t['host'], t['port'], params['timeout']) for t in params['tcp_targets']]
@@ -282,6 +305,7 @@ def main():
             http_checks=dict(type='list', elements='dict', default=[], options=dict(
                 url=dict(type='str', required=True), host=dict(type='str'))),
             timeout=dict(type='float', default=3),
+            journal_dir=dict(type='path', default='/var/lib/badgateway-nginx'),
         ),
         supports_check_mode=True,
     )

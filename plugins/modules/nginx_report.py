@@ -37,6 +37,13 @@ options:
     description: Title of the report.
     type: str
     default: nginx 502/504 diagnosis
+  remediation:
+    description:
+      - Add each host's remediation (the C(remediate_record) fact set by the role
+        M(badgateway.nginx.remediate)) under C(remediation) in the report, with the findings before, which were
+        fixed and which remain, what was changed (with the diffs) and any rollback with its reason.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow

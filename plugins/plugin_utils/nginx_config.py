@@ -421,7 +421,7 @@ def parse_listen(args, path, line):
 
 def parse_upstream_server(args, path, line, upstream_names):
     address = args[0] if args else ''
-    item = {'address': address, 'target': parse_target('proxy', address, ()), 'weight': 1,
+    item = {'address': address, 'args': list(args), 'target': parse_target('proxy', address, ()), 'weight': 1,
             'max_fails': 1, 'fail_timeout': '10s', 'max_conns': 0, 'backup': False,
             'down': False, 'resolve': False, 'file': path, 'line': line}
     # an upstream member never names another upstream

@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import difflib
 import html
 import json
 
@@ -42,10 +43,76 @@ def build_report(hosts, generated, title='nginx 502/504 diagnosis'):
             'summary': {'findings': len(findings), 'ids': sorted(set(f['id'] for f in findings)),
                         'critical': sum(1 for f in findings if f.get('severity') == 'critical')},
         }
+        if h.get('remediation') is not None:
+            out['hosts'][name]['remediation'] = remediation_entry(h['remediation'], findings)
     out['totals'] = {'hosts': len(out['hosts']),
                      'hosts_with_findings': sum(1 for h in out['hosts'].values() if h['findings']),
                      'findings': sum(len(h['findings']) for h in out['hosts'].values())}
     return out
+
+
+def _finding_key(f):
+    return (f.get('id'), (f.get('target') or {}).get('text'))
+
+
+def remediation_entry(record, after):
+    """Before/after of one host: what was fixed, what is left, what changed, any rollback."""
+    record = record or {}
+    before = record.get('before') or []
+    after_keys = set(_finding_key(f) for f in after)
+    before_keys = set(_finding_key(f) for f in before)
+    applied = [a for a in record.get('applied') or [] if a.get('changed')]
+    failure = record.get('failure') or {}
+    # a finding some role changes something for; the others (reported, excluded) can only vanish from the
+    # diagnosis after the change for want of new evidence, which is not a fix
+    acted = set(_finding_key(f) for f in before if (f.get('fix') or {}).get('role')) - set(
+        (x.get('id'), None) for x in record.get('reported') or [])
+    excluded = set((x.get('id')) for x in record.get('excluded') or [])
+    acted = set(k for k in acted if k[0] not in excluded)
+    gone = before_keys - after_keys
+    return {
+        'check_mode': bool(record.get('check_mode')),
+        'before': before,
+        'fixed': ['%s %s' % k if k[1] else k[0] for k in sorted(gone & acted, key=str)],
+        'not_seen_since': ['%s %s' % k if k[1] else k[0] for k in sorted(gone - acted, key=str)],
+        'remaining': ['%s %s' % k if k[1] else k[0] for k in sorted(before_keys & after_keys, key=str)],
+        'new': ['%s %s' % k if k[1] else k[0] for k in sorted(after_keys - before_keys, key=str)],
+        'changes': applied,
+        'services': record.get('services') or [],
+        'firewall': record.get('firewall') or [],
+        'reported': record.get('reported') or [],
+        'excluded': record.get('excluded') or [],
+        'rollback': failure or None,
+    }
+
+
+def remediation_lines(name, r):
+    lines = []
+    word = 'would change' if r['check_mode'] else 'changed'
+    if r['check_mode']:
+        lines.append('%s: %d finding(s); check mode: nothing was changed' % (name, len(r['before'])))
+    else:
+        lines.append('%s: %d finding(s) before, %d fixed, %d remaining%s' % (
+            name, len(r['before']), len(r['fixed']), len(r['remaining']), ', %d new' % len(r['new']) if r['new'] else ''))
+    for a in r['changes']:
+        files = sorted(set(c.get('path') for c in a.get('changes') or [] if c.get('path')))
+        lines.append('  %s %s: %s' % (word, a.get('label'), ', '.join(files)))
+    for s in r['services']:
+        if s.get('action') in ('started', 'restarted'):
+            lines.append('  %s %s on %s for %s' % (
+                word if r['check_mode'] else s['action'], s.get('unit'), s.get('host'), s.get('target')))
+        elif s.get('action') in ('unresolved', 'skipped'):
+            lines.append('  no service started for %s: %s' % (s.get('target'), s.get('skipped') or s.get('action')))
+    for fw in r['firewall']:
+        if fw.get('changed') or fw.get('skipped'):
+            lines.append('  firewall on %s for %s: %s' % (fw.get('host'), fw.get('target'), fw.get('msg') or fw.get('skipped')))
+    for item in r['reported']:
+        lines.append('  not changed: %s - %s' % (item.get('id'), item.get('reason')))
+    if r['rollback']:
+        lines.append('  ROLLED BACK: %s: %s' % (r['rollback'].get('task'), r['rollback'].get('msg')))
+    for item in r['remaining']:
+        lines.append('  remaining: %s' % item)
+    return lines
 
 
 def _where(item):
@@ -62,6 +129,8 @@ def _loc_text(f):
 
 
 def host_lines(name, host):
+    if host.get('remediation') is not None:
+        return remediation_lines(name, host['remediation'])
     if not host['findings']:
         return ['%s: no finding%s' % (name, ' (%s)' % host['note'] if host.get('note') else '')]
     lines = ['%s: %d finding(s)' % (name, len(host['findings']))]
@@ -78,6 +147,36 @@ def console_lines(report):
     for name, host in report['hosts'].items():
         lines.extend(host_lines(name, host))
     return lines
+
+
+def _remediation_html(r):
+    e = html.escape
+    out = ['<h3>remediation%s</h3>' % (' (check mode: nothing was changed)' if r['check_mode'] else '')]
+    if r['rollback']:
+        out.append('<p class="sev critical">rolled back: %s: %s</p>' % (
+            e(r['rollback'].get('task') or ''), e(r['rollback'].get('msg') or '')))
+        out.append('<details><summary>failing version and log lines</summary><pre>%s</pre></details>' % e(
+            json.dumps({'failing_version': r['rollback'].get('failing_version'),
+                        'log_lines': r['rollback'].get('log_lines')}, indent=2, sort_keys=True, default=str)))
+    out.append('<table><tr><th>before</th><th>fixed</th><th>remaining</th><th>new</th><th>not seen since (not changed)</th></tr>')
+    out.append('<tr><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr></table>' % (
+        len(r['before']), '<br>'.join(e(x) for x in r['fixed']), '<br>'.join(e(x) for x in r['remaining']),
+        '<br>'.join(e(x) for x in r['new']), '<br>'.join(e(x) for x in r['not_seen_since'])))
+    for a in r['changes']:
+        diffs = []
+        for d in a.get('diff') or []:
+            diffs.append(''.join(difflib.unified_diff(
+                (d.get('before') or '').splitlines(True), (d.get('after') or '').splitlines(True),
+                d.get('before_header') or '', d.get('after_header') or '')))
+        out.append('<details open><summary>%s</summary><pre>%s</pre></details>' % (
+            e(a.get('label') or 'change'), e(''.join(diffs) or json.dumps(a.get('changes'), indent=2, default=str))))
+    for label, items in (('services', r['services']), ('firewall', r['firewall'])):
+        if items:
+            out.append('<details><summary>%s</summary><pre>%s</pre></details>' % (
+                label, e(json.dumps(items, indent=2, sort_keys=True, default=str))))
+    for item in r['reported']:
+        out.append('<p class="meta">not changed: %s - %s</p>' % (e(item.get('id') or ''), e(item.get('reason') or '')))
+    return out
 
 
 def render_html(report):
@@ -100,6 +199,8 @@ def render_html(report):
         parts.append('<h2 id="host-%s">%s</h2>' % (e(name), e(name)))
         if h.get('note'):
             parts.append('<p class="meta">%s</p>' % e(h['note']))
+        if h.get('remediation') is not None:
+            parts.extend(_remediation_html(h['remediation']))
         if not h['findings']:
             parts.append('<p class="ok">No finding.</p>')
             continue

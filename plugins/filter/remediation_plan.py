@@ -1,0 +1,115 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, badgateway.nginx contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+name: remediation_plan
+short_description: The smallest changes that fix diagnosis findings, for badgateway.nginx.nginx_change
+version_added: 0.1.0
+description:
+  - Turns findings of M(badgateway.nginx.nginx_diagnose) into the list of changes that
+    M(badgateway.nginx.nginx_change) applies as one transaction, and the requests that must answer
+    without a 5xx afterwards.
+  - Runs on the controller; nothing is read from or written to a host.
+author:
+  - badgateway.nginx maintainers (@badgateway)
+options:
+  _input:
+    description: Findings (the C(nginx_diagnose_findings) fact or a part of it).
+    type: list
+    elements: dict
+    required: true
+  kind:
+    description: Which remediation to plan.
+    type: str
+    required: true
+    choices: [proxy_timeouts, proxy_buffers, upstream_target, php_fpm_pool]
+  facts:
+    description: C(ansible_facts.nginx) of the host.
+    type: dict
+    required: true
+  checks:
+    description: The checks of the diagnosis (C(ansible_facts.nginx_diagnosis.checks)); needed for PHP-FPM.
+    type: dict
+  options:
+    description:
+      - Options of the planner, by kind.
+      - C(proxy_timeouts) takes C(value) and C(maximum); C(proxy_buffers) C(measured) (target text to
+        header bytes) or C(probe_targets) with C(probe_results) (the plan's C(probe_targets) and the
+        C(checks.http) of M(badgateway.nginx.nginx_probe) run with the plan's C(probes)), C(size) and C(maximum);
+        C(php_fpm_pool) C(listen_mode), C(floor), C(cap), C(reserve)
+        and C(max_children).
+    type: dict
+'''
+
+EXAMPLES = r'''
+- name: Plan the read timeouts of the routes that timed out
+  ansible.builtin.set_fact:
+    plan: >-
+      {{ nginx_diagnose_findings | badgateway.nginx.remediation_plan('proxy_timeouts', ansible_facts.nginx,
+         options={'maximum': '300s'}) }}
+'''
+
+RETURN = r'''
+_value:
+  description: The plan.
+  type: dict
+  contains:
+    changes:
+      description: Arguments of M(badgateway.nginx.nginx_change) C(changes).
+      type: list
+      elements: dict
+    verify:
+      description: Requests (C(url), C(host)) that must answer without a 5xx after the change.
+      type: list
+      elements: dict
+    skipped:
+      description: Findings that were not planned, with the reason.
+      type: list
+      elements: dict
+    notes:
+      description: How values were chosen.
+      type: list
+      elements: str
+'''
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.badgateway.nginx.plugins.plugin_utils.nginx_remedy import (
+    PlanError, plan_buffers, plan_fpm, plan_targets, plan_timeouts)
+
+
+def remediation_plan(findings, kind, facts, checks=None, options=None):
+    options = dict(options or {})
+    try:
+        if kind == 'proxy_timeouts':
+            return plan_timeouts(findings or [], facts, value=options.get('value') or None,
+                                 maximum=options.get('maximum') or '300s')
+        if kind == 'proxy_buffers':
+            measured = options.get('measured') or {}
+            if options.get('probe_targets') and options.get('probe_results'):
+                measured = dict((t, r.get('header_bytes')) for t, r in zip(options['probe_targets'], options['probe_results'])
+                                if r.get('header_bytes'))
+            return plan_buffers(findings or [], facts, measured=measured, size=options.get('size') or None,
+                                maximum=options.get('maximum') or '256k')
+        if kind == 'upstream_target':
+            return plan_targets(findings or [], facts)
+        if kind == 'php_fpm_pool':
+            return plan_fpm(findings or [], facts, checks, listen_mode=options.get('listen_mode') or '0660',
+                            floor=int(options.get('floor') or 2), cap=int(options.get('cap') or 64),
+                            reserve=float(options.get('reserve', 0.2)), max_children=options.get('max_children') or None)
+    except (PlanError, TypeError, ValueError, KeyError) as e:
+        raise AnsibleFilterError('remediation_plan(%s): %s' % (kind, e))
+    raise AnsibleFilterError('remediation_plan: unknown kind %r' % (kind,))
+
+
+class FilterModule(object):
+
+    def filters(self):
+        return {'remediation_plan': remediation_plan}

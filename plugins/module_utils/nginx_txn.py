@@ -1,0 +1,1318 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, badgateway.nginx contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""One change of nginx and PHP-FPM configuration files as one transaction.
+
+Node-side, Python standard library only.  The steps: lock, recover a
+journal left by a killed run, plan every edit in memory, journal the
+original bytes/owner/mode, apply (temp file + rename), validate
+(``nginx -t``, ``php-fpm -t``), graceful reload (confirmed: a new worker
+generation and no new [emerg]/[alert] line), verify (URLs answer without
+5xx, no upstream error for their hosts in the error log), commit (delete
+the journal).  A failure after the journal was written restores every file
+byte for byte with its owner and mode and reloads again.
+
+Everything here raises TxnError (a message for the user) or returns data;
+the module turns that into fail_json/exit_json.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import re
+import signal
+import ssl
+import time
+
+try:
+    import http.client as http_client
+    from urllib.parse import urlsplit
+except ImportError:  # pragma: no cover - Python 2 is not supported by the collection
+    http_client = None
+    urlsplit = None
+
+from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_common import (
+    NginxError,
+    describe,
+    find_nginx,
+    nginx_argv,
+    parse_test_output,
+    parse_version,
+    resolve_paths,
+    run,
+)
+from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_edit import (
+    EditError,
+    atomic_write,
+    from_text,
+    parse as parse_nginx,
+    plan_edit,
+)
+from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_logs import (
+    classify_error_line,
+    redact_line,
+)
+from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_phpfpm
+
+NGINX_KEYS = ('path', 'scope', 'server_name', 'listen', 'location', 'upstream', 'line',
+              'directive', 'args', 'key', 'block', 'state', 'insert')
+# pool settings php-fpm applies to its socket only when it creates it (not on a reload)
+SOCKET_KEYS = ('listen.owner', 'listen.group', 'listen.mode')
+# pool settings a reload cannot apply at all (the socket is inherited by the new master as it is):
+# changing one restarts php-fpm (systemd only); nginx itself is never restarted
+RESTART_KEYS = ('listen', 'listen.backlog')
+FPM_KEYS = ('path', 'section', 'key', 'value', 'state')
+MANIFEST = 'manifest.json'
+TXN_DIR = 'txn'
+LOCK = 'lock'
+MAX_LOG_LINES = 50
+MAX_LOG_BYTES = 1024 * 1024
+
+
+class TxnError(Exception):
+    """An error with a message meant for the user."""
+
+
+# ---------------------------------------------------------------------------
+# PHP-FPM pool ini editing
+# ---------------------------------------------------------------------------
+
+INI_KEY = re.compile(r'^[A-Za-z0-9_.\-]+(?:\[[A-Za-z0-9_.\-]*\])?$')
+INI_SECTION = re.compile(r'^[A-Za-z0-9_.\-$]+$')
+SECTION_LINE = re.compile(r'^[ \t]*\[(?P<name>[^\]\r\n]*)\][ \t]*(?:[;#].*)?\r?$')
+SETTING_LINE = re.compile(r'^(?P<lead>[ \t]*)(?P<key>[^=;#\[\s][^=\r]*?)[ \t]*=(?P<sp>[ \t]*)(?P<rest>[^\r]*?)\r?$')
+
+
+def _split_lines(text):
+    """Lines with their line ends; the last one may have none."""
+    return re.findall(r'[^\n]*\n|[^\n]+$', text)
+
+
+def _value_span(rest):
+    """(start, end) of the value inside rest: a trailing ';comment' and blanks are not part of it."""
+    if rest[:1] in ('"', "'"):
+        end = rest.find(rest[0], 1)
+        if end > 0:
+            return 0, end + 1
+    cut = len(rest)
+    m = re.search(r'[ \t];', rest)
+    if m:
+        cut = m.start()
+    elif rest.startswith(';'):
+        cut = 0
+    return 0, len(rest[:cut].rstrip(' \t'))
+
+
+def _unquote(value):
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in '"\'':
+        return value[1:-1]
+    return value
+
+
+def plan_ini(data, section, key, value=None, state='present', path='<pool>'):
+    """Plan one ``key = value`` edit in one [section] of a PHP-FPM ini file.
+
+    data is bytes; returns {after (bytes), action (added, replaced, removed,
+    none), line}.  Every byte outside the edited value (or line) stays the
+    same.  Raises TxnError, and then nothing must change.
+    """
+    if b'\x00' in data:
+        raise TxnError('%s is a binary file, not a PHP-FPM config' % path)
+    if not section or not INI_SECTION.match(section):
+        raise TxnError('invalid section name %r: letters, digits, _ . - and $ only' % (section,))
+    if not key or not INI_KEY.match(key):
+        raise TxnError('invalid key %r: letters, digits, _ . - and an optional [name] only' % (key,))
+    if state not in ('present', 'absent'):
+        raise TxnError('state must be present or absent')
+    if state == 'present':
+        if value is None:
+            raise TxnError('value is required with state=present')
+        value = str(value)
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise TxnError('value %r contains a newline or control character' % value)
+        if value != value.strip() or value == '':
+            raise TxnError('value %r is empty or has leading/trailing blanks' % value)
+        if ';' in value and not (value[0] == value[-1] and value[0] in '"\''):
+            raise TxnError('value %r contains ";", which starts a comment in an ini file; quote it' % value)
+    text = data.decode('latin-1')
+    wkey = key.encode('utf-8').decode('latin-1')
+    lines = _split_lines(text)
+    sections = []       # [name, header index, [setting indexes]]
+    current = None
+    for i, ln in enumerate(lines):
+        body = ln.rstrip('\n')
+        stripped = body.strip(' \t\r')
+        if not stripped or stripped[0] in ';#':
+            continue
+        m = SECTION_LINE.match(body)
+        if m:
+            current = [m.group('name').strip(), i, []]
+            sections.append(current)
+            continue
+        m = SETTING_LINE.match(body)
+        if m and current is not None:
+            current[2].append(i)
+    found = [s for s in sections if s[0] == section]
+    if not found:
+        names = ', '.join('[%s]' % s[0] for s in sections) or 'none'
+        raise TxnError('no [%s] section in %s (sections: %s)' % (section, path, names))
+    if len(found) > 1:
+        raise TxnError('section [%s] appears %d times in %s (lines %s); refusing to guess'
+                       % (section, len(found), path, ', '.join(str(s[1] + 1) for s in found)))
+    name, header, settings = found[0]
+    same = [i for i in settings if SETTING_LINE.match(lines[i].rstrip('\n')).group('key') == wkey]
+    if state == 'absent':
+        if not same:
+            return {'after': data, 'action': 'none', 'line': None}
+        out = [ln for i, ln in enumerate(lines) if i not in same]
+        return {'after': ''.join(out).encode('latin-1'), 'action': 'removed', 'line': same[0] + 1}
+    wvalue = value.encode('utf-8').decode('latin-1')
+    if len(same) > 1:
+        raise TxnError('%s is set %d times in [%s] of %s (lines %s); refusing to guess which one to change'
+                       % (key, len(same), section, path, ', '.join(str(i + 1) for i in same)))
+    if same:
+        i = same[0]
+        ln = lines[i]
+        body = ln.rstrip('\n')
+        m = SETTING_LINE.match(body)
+        rest = m.group('rest')
+        start, end = _value_span(rest)
+        old = rest[start:end]
+        if old == wvalue or _unquote(old) == _unquote(wvalue):
+            return {'after': data, 'action': 'none', 'line': i + 1}
+        base = m.start('rest')
+        if start == end and m.group('sp') == '':
+            new_body = body[:base] + ' ' + wvalue + body[base:]
+        else:
+            new_body = body[:base + start] + wvalue + body[base + end:]
+        lines[i] = new_body + ln[len(body):]
+        return {'after': ''.join(lines).encode('latin-1'), 'action': 'replaced', 'line': i + 1}
+    anchor = settings[-1] if settings else header
+    anchor_line = lines[anchor]
+    if anchor_line.endswith('\r\n'):
+        eol = '\r\n'
+    elif anchor_line.endswith('\n'):
+        eol = '\n'
+    else:
+        eol = '\r\n' if text.count('\r\n') * 2 > text.count('\n') > 0 else '\n'
+        lines[anchor] = anchor_line + eol
+    lead = ''
+    if settings:
+        lead = SETTING_LINE.match(lines[anchor].rstrip('\n')).group('lead')
+    lines.insert(anchor + 1, '%s%s = %s%s' % (lead, wkey, wvalue, eol))
+    return {'after': ''.join(lines).encode('latin-1'), 'action': 'added', 'line': anchor + 2}
+
+
+def pool_settings(data, section):
+    """The plain ``key = value`` settings of one [section] of a PHP-FPM ini file (values unquoted)."""
+    text = data.decode('latin-1')
+    current = None
+    out = {}
+    for ln in _split_lines(text):
+        body = ln.rstrip('\n')
+        stripped = body.strip(' \t\r')
+        if not stripped or stripped[0] in ';#':
+            continue
+        m = SECTION_LINE.match(body)
+        if m:
+            current = m.group('name').strip()
+            continue
+        m = SETTING_LINE.match(body)
+        if m and current == section:
+            rest = m.group('rest')
+            start, end = _value_span(rest)
+            out[m.group('key')] = _unquote(rest[start:end])
+    return out
+
+
+def socket_permissions(settings):
+    """(socket path, uid or -1, gid or -1, mode) php-fpm would give the pool's unix socket, or None."""
+    import grp
+    import pwd
+    listen = settings.get('listen') or ''
+    if not listen.startswith('/'):
+        return None
+    uid = gid = -1
+    try:
+        if settings.get('listen.owner'):
+            uid = pwd.getpwnam(settings['listen.owner']).pw_uid
+        if settings.get('listen.group'):
+            gid = grp.getgrnam(settings['listen.group']).gr_gid
+    except KeyError as e:
+        raise TxnError('unknown user or group for the socket %s: %s' % (listen, e))
+    try:
+        mode = int(settings.get('listen.mode') or '0660', 8)
+    except ValueError:
+        raise TxnError('listen.mode %r is not an octal mode' % settings.get('listen.mode'))
+    return listen, uid, gid, mode
+
+
+# ---------------------------------------------------------------------------
+# Journal
+# ---------------------------------------------------------------------------
+
+class FileState(object):
+    """Owner and mode of a file, shaped like os.stat's result for atomic_write."""
+
+    def __init__(self, uid, gid, mode):
+        self.st_uid = uid
+        self.st_gid = gid
+        self.st_mode = mode
+
+
+def _fsync_dir(path):
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_private(path, data):
+    """Write bytes to a new 0600 file and fsync it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def secure_dir(path):
+    """Create path (mode 0700) or check an existing one belongs to this user and is private."""
+    if not os.path.isabs(path):
+        raise TxnError('journal_dir must be an absolute path, got %r' % path)
+    try:
+        os.makedirs(path, 0o700)
+    except OSError as e:
+        if e.errno != errno.EEXIST:
+            raise TxnError('cannot create the journal directory %s: %s' % (path, e.strerror or e))
+    st = os.lstat(path)
+    if not os.path.isdir(path) or os.path.islink(path):
+        raise TxnError('journal directory %s is not a directory' % path)
+    if st.st_uid != os.geteuid():
+        raise TxnError('journal directory %s belongs to uid %d, not to uid %d running this; refusing to use it'
+                       % (path, st.st_uid, os.geteuid()))
+    if st.st_mode & 0o7777 != 0o700:
+        os.chmod(path, 0o700)
+
+
+def snapshot(path):
+    """The original state of one file: bytes, owner, mode, and whether it existed."""
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ENOENT:
+            return {'path': path, 'existed': False, 'data': b'', 'uid': None, 'gid': None, 'mode': None}
+        raise TxnError('cannot stat %s: %s' % (path, e.strerror or e))
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+    except (IOError, OSError) as e:
+        raise TxnError('cannot read %s: %s' % (path, e.strerror or e))
+    return {'path': path, 'existed': True, 'data': data, 'uid': st.st_uid, 'gid': st.st_gid,
+            'mode': st.st_mode & 0o7777}
+
+
+def write_journal(journal_dir, snapshots, meta):
+    """Write every snapshot to journal_dir/txn, fsynced, then the manifest last (atomic rename)."""
+    secure_dir(journal_dir)
+    txn = os.path.join(journal_dir, TXN_DIR)
+    discard_journal(journal_dir)
+    os.mkdir(txn, 0o700)
+    os.chmod(txn, 0o700)
+    files = []
+    for n, snap in enumerate(snapshots):
+        name = 'f%03d.orig' % n
+        _write_private(os.path.join(txn, name), snap['data'])
+        files.append({'path': snap['path'], 'existed': snap['existed'], 'uid': snap['uid'], 'gid': snap['gid'],
+                      'mode': snap['mode'], 'size': len(snap['data']), 'sha256': hashlib.sha256(snap['data']).hexdigest(),
+                      'data': name})
+    manifest = dict(meta, version=1, files=files)
+    tmp = os.path.join(txn, MANIFEST + '.tmp')
+    _write_private(tmp, json.dumps(manifest, sort_keys=True).encode('utf-8'))
+    _fsync_dir(txn)
+    os.rename(tmp, os.path.join(txn, MANIFEST))
+    _fsync_dir(txn)
+    _fsync_dir(journal_dir)
+    return os.path.join(txn, MANIFEST)
+
+
+def read_journal(journal_dir, cleanup=True):
+    """The journal of an earlier run, or None.
+
+    Returns {manifest, snapshots}; files without a manifest (a run killed
+    while writing its journal, before it touched any file) are removed and
+    None is returned.  A manifest whose data does not match its checksums
+    raises TxnError (the journal is kept for a human to look at).
+    """
+    txn = os.path.join(journal_dir, TXN_DIR)
+    if not os.path.isdir(txn):
+        return None
+    mpath = os.path.join(txn, MANIFEST)
+    if not os.path.exists(mpath):
+        if cleanup:
+            discard_journal(journal_dir)
+        return None
+    try:
+        with open(mpath, 'rb') as f:
+            manifest = json.loads(f.read().decode('utf-8'))
+    except (IOError, OSError, ValueError) as e:
+        raise TxnError('the journal manifest %s cannot be read (%s); it was kept, restore the files it names by hand'
+                       % (mpath, e))
+    snaps = []
+    for entry in manifest.get('files', []):
+        dpath = os.path.join(txn, os.path.basename(entry['data']))
+        try:
+            with open(dpath, 'rb') as f:
+                data = f.read()
+        except (IOError, OSError) as e:
+            raise TxnError('journal file %s for %s cannot be read: %s' % (dpath, entry['path'], e.strerror or e))
+        if hashlib.sha256(data).hexdigest() != entry['sha256']:
+            raise TxnError('journal file %s for %s does not match its checksum; the journal was kept'
+                           % (dpath, entry['path']))
+        snaps.append({'path': entry['path'], 'existed': entry['existed'], 'data': data, 'uid': entry['uid'],
+                      'gid': entry['gid'], 'mode': entry['mode']})
+    return {'manifest': manifest, 'snapshots': snaps}
+
+
+def discard_journal(journal_dir):
+    txn = os.path.join(journal_dir, TXN_DIR)
+    if not os.path.isdir(txn):
+        return
+    mpath = os.path.join(txn, MANIFEST)
+    if os.path.exists(mpath):  # the manifest goes first: a partly deleted journal is never trusted
+        os.unlink(mpath)
+        _fsync_dir(txn)
+    for name in os.listdir(txn):
+        os.unlink(os.path.join(txn, name))
+    os.rmdir(txn)
+    _fsync_dir(journal_dir)
+
+
+def restore(snapshots):
+    """Put every file back byte for byte with owner and mode; delete files that did not exist.
+
+    Returns a list of problems (empty when every file is back and reads back equal).
+    """
+    problems = []
+    for snap in snapshots:
+        path = snap['path']
+        try:
+            if not snap['existed']:
+                if os.path.lexists(path):
+                    os.unlink(path)
+                continue
+            current = None
+            try:
+                st = os.stat(path)
+                with open(path, 'rb') as f:
+                    current = f.read()
+            except (IOError, OSError):
+                st = None
+            if (current != snap['data'] or st is None
+                    or (st.st_uid, st.st_gid, st.st_mode & 0o7777) != (snap['uid'], snap['gid'], snap['mode'])):
+                atomic_write(path, snap['data'], FileState(snap['uid'], snap['gid'], snap['mode']))
+            with open(path, 'rb') as f:
+                if f.read() != snap['data']:
+                    problems.append('%s does not read back as the original after restoring it' % path)
+        except (EditError, IOError, OSError) as e:
+            problems.append('%s: %s' % (path, getattr(e, 'strerror', None) or e))
+    return problems
+
+
+class Lock(object):
+    """An exclusive flock on journal_dir/lock, with the holder's pid written in it."""
+
+    def __init__(self, journal_dir):
+        self.path = os.path.join(journal_dir, LOCK)
+        self.fd = None
+
+    def acquire(self, timeout, sleep=time.sleep, clock=time.time):
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.fchmod(fd, 0o600)
+        deadline = clock() + max(0, timeout)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except (IOError, OSError) as e:
+                if e.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    os.close(fd)
+                    raise TxnError('cannot lock %s: %s' % (self.path, e.strerror or e))
+            if clock() >= deadline:
+                holder = 'unknown'
+                try:
+                    holder = os.pread(fd, 32, 0).decode('ascii', 'replace').strip() or 'unknown'
+                except (OSError, AttributeError):
+                    pass
+                os.close(fd)
+                raise TxnError('another run (pid %s) holds the lock on this host (%s); waited %s s (lock_timeout)'
+                               % (holder, self.path, timeout))
+            sleep(0.1)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, ('%d\n' % os.getpid()).encode('ascii'), 0)
+        self.fd = fd
+
+    def release(self):
+        if self.fd is not None:
+            try:
+                os.ftruncate(self.fd, 0)
+            except OSError:
+                pass
+            os.close(self.fd)
+            self.fd = None
+
+
+# ---------------------------------------------------------------------------
+# Processes
+# ---------------------------------------------------------------------------
+
+def read_cmdline(pid, proc='/proc'):
+    try:
+        with open(os.path.join(proc, str(pid), 'cmdline'), 'rb') as f:
+            raw = f.read()
+    except (IOError, OSError):
+        return None
+    return raw.replace(b'\x00', b' ').strip().decode('utf-8', 'replace')
+
+
+def read_ppid(pid, proc='/proc'):
+    try:
+        with open(os.path.join(proc, str(pid), 'stat'), 'rb') as f:
+            raw = f.read().decode('utf-8', 'replace')
+    except (IOError, OSError):
+        return None
+    # pid (comm) state ppid ...; comm may hold spaces and parentheses
+    rest = raw[raw.rfind(')') + 2:].split()
+    try:
+        return int(rest[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def list_pids(proc='/proc'):
+    try:
+        return sorted(int(e) for e in os.listdir(proc) if e.isdigit())
+    except OSError:
+        return []
+
+
+def children(master, proc='/proc', prefix='nginx: worker process'):
+    """Pids of master's children whose title starts with prefix and that are not shutting down."""
+    out = set()
+    for pid in list_pids(proc):
+        if read_ppid(pid, proc) != master:
+            continue
+        cmd = read_cmdline(pid, proc) or ''
+        if cmd.startswith(prefix) and not cmd.endswith('is shutting down'):
+            out.add(pid)
+    return out
+
+
+def alive(pid, proc='/proc'):
+    if not pid:
+        return False
+    try:
+        with open(os.path.join(proc, str(pid), 'stat'), 'rb') as f:
+            raw = f.read().decode('utf-8', 'replace')
+    except (IOError, OSError):
+        return False
+    state = raw[raw.rfind(')') + 2:].split()[:1]
+    return state != ['Z'] and state != ['X']
+
+
+def find_masters(title, proc='/proc'):
+    """Pids whose process title starts with title, e.g. 'nginx: master process'."""
+    return [pid for pid in list_pids(proc) if (read_cmdline(pid, proc) or '').startswith(title)]
+
+
+def pid_from_file(path, title, proc='/proc'):
+    """The pid in path when that process runs and has the given title, else None."""
+    try:
+        with open(path) as f:
+            pid = int(f.read().strip() or 0)
+    except (IOError, OSError, ValueError):
+        return None
+    if pid > 0 and (read_cmdline(pid, proc) or '').startswith(title) and alive(pid, proc):
+        return pid
+    return None
+
+
+def systemd_unit(pid, proc='/proc'):
+    """The .service unit a process runs in (from its cgroup), or None."""
+    try:
+        with open(os.path.join(proc, str(pid), 'cgroup')) as f:
+            text = f.read()
+    except (IOError, OSError):
+        return None
+    for line in text.splitlines():
+        m = re.search(r'/([^/]+\.service)(?:/|$)', line.split(':', 2)[-1])
+        if m:
+            return m.group(1)
+    return None
+
+
+def systemd_running(root='/'):
+    return os.path.isdir(os.path.join(root, 'run/systemd/system'))
+
+
+# ---------------------------------------------------------------------------
+# nginx
+# ---------------------------------------------------------------------------
+
+class Nginx(object):
+    """The nginx instance the transaction validates and reloads."""
+
+    TITLE = 'nginx: master process'
+
+    def __init__(self, params, timeout=30, proc='/proc'):
+        params = params or {}
+        self.params = params
+        self.bin = params.get('bin')
+        self.config = params.get('config')
+        self.prefix = params.get('prefix')
+        self.service = params.get('service')
+        self.pid_file = params.get('pid_file')
+        self.reload_timeout = params.get('reload_timeout') or 10
+        self.timeout = timeout
+        self.proc = proc
+        self._paths = None
+
+    def binary(self):
+        self.bin = find_nginx(self.bin)
+        return self.bin
+
+    def paths(self):
+        """(prefix, main config, pid file, error log) as this nginx resolves them."""
+        if self._paths is None:
+            info = {'paths': {}}
+            if not (self.config and self.prefix):
+                rc, out, err = run([self.binary(), '-V'], self.timeout)
+                info = parse_version(err + out.decode('utf-8', 'replace'))
+            prefix, conf, dummy = resolve_paths(info, self.config, self.prefix)
+            pid_file = self.pid_file
+            error_log = None
+            try:
+                with open(conf, 'rb') as f:
+                    root, dummy = parse_nginx(f.read().decode('latin-1'), conf)
+                for stmt in root.children:
+                    if stmt.name == 'pid' and stmt.values and not pid_file:
+                        pid_file = from_text(stmt.values[0])
+                    if stmt.name == 'error_log' and stmt.values and error_log is None:
+                        value = from_text(stmt.values[0])
+                        if value != 'stderr' and not value.startswith(('syslog:', 'memory:')):
+                            error_log = value
+            except (IOError, OSError, EditError):
+                pass
+            pid_file = pid_file or info['paths'].get('pid_path') or '/run/nginx.pid'
+            error_log = error_log or info['paths'].get('error_log_path') or 'logs/error.log'
+            if not os.path.isabs(pid_file):
+                pid_file = os.path.join(prefix, pid_file)
+            if not os.path.isabs(error_log):
+                error_log = os.path.join(prefix, error_log)
+            self._paths = (prefix, conf, pid_file, error_log)
+        return self._paths
+
+    def test(self):
+        """Run nginx -t; return (ok, errors, warnings)."""
+        argv = nginx_argv(self.binary(), '-t', self.config, self.prefix)
+        rc, out, err = run(argv, self.timeout)
+        errors, warnings = parse_test_output(err + out.decode('utf-8', 'replace'))
+        if rc != 0 and not errors:
+            errors.append({'level': 'emerg', 'file': None, 'line': None,
+                           'message': 'nginx -t failed (rc=%d): %s' % (rc, err.strip()[-500:] or 'no output')})
+        return rc == 0, errors, warnings
+
+    def master(self):
+        """The running master's pid, or None when nginx does not run."""
+        pid_file = self.paths()[2]
+        pid = pid_from_file(pid_file, self.TITLE, self.proc)
+        if pid:
+            return pid
+        masters = find_masters(self.TITLE, self.proc)
+        if len(masters) > 1:
+            conf = self.paths()[1]
+            mine = [m for m in masters if conf in (read_cmdline(m, self.proc) or '').split()]
+            if len(mine) == 1:
+                return mine[0]
+            raise TxnError('%d nginx masters run (pids %s) and none is named by %s; set nginx.pid_file'
+                           % (len(masters), ', '.join(str(m) for m in masters), pid_file))
+        return masters[0] if masters else None
+
+    def reload(self, error_log, sleep=time.sleep, clock=time.time, strict=True):
+        """Graceful reload, confirmed; returns a detail string, raises TxnError when it did not take effect.
+
+        strict: a new [emerg]/[alert] line fails at once.  Not strict (putting
+        back a known-good config): only a new worker generation counts, since
+        the master may still be logging the failure of the reload before.
+        """
+        master = self.master()
+        if not master:
+            return 'nginx is not running; nothing to reload'
+        before = children(master, self.proc)
+        offset = log_size(error_log)
+        unit = self.service
+        if not unit and systemd_running() and self.proc == '/proc':
+            found = systemd_unit(master, self.proc)
+            if found and found.startswith('nginx'):
+                unit = found
+        if unit and systemd_running():
+            rc, out, err = run(['systemctl', 'reload', unit], self.timeout)
+            if rc != 0:
+                raise TxnError('systemctl reload %s failed (rc=%d): %s' % (unit, rc, err.strip()[-300:]))
+            how = 'systemctl reload %s' % unit
+        else:
+            try:
+                os.kill(master, signal.SIGHUP)
+            except OSError as e:
+                raise TxnError('cannot send SIGHUP to the nginx master %d: %s' % (master, e.strerror or e))
+            how = 'SIGHUP to master %d' % master
+        start = clock()
+        deadline = start + self.reload_timeout
+        while True:
+            bad = [ln for ln in new_log_lines(error_log, offset) if re.search(r'\[(emerg|alert)\]', ln)]
+            if bad and strict:
+                raise TxnError('the nginx master rejected the new configuration (%s): %s'
+                               % (how, redact_line(bad[0], client=False)))
+            if not alive(master, self.proc):
+                raise TxnError('the nginx master %d exited after the reload (%s)' % (master, how))
+            now_workers = children(master, self.proc)
+            fresh = now_workers - before
+            # the new generation serves once the old one stopped accepting (gone or shutting down)
+            if before and fresh and not now_workers & before:
+                # one more look at the log: the master writes [emerg] before it could spawn
+                bad = [ln for ln in new_log_lines(error_log, offset) if re.search(r'\[(emerg|alert)\]', ln)]
+                if bad and strict:
+                    raise TxnError('the nginx master rejected the new configuration (%s): %s'
+                                   % (how, redact_line(bad[0], client=False)))
+                return '%s; new workers %s (old %s)' % (how, sorted(fresh), sorted(before))
+            if not before and clock() - start >= 1:
+                return '%s; no worker processes to compare, no [emerg] in %s' % (how, error_log)
+            if clock() >= deadline:
+                if bad:
+                    raise TxnError('the nginx master rejected the configuration (%s): %s'
+                                   % (how, redact_line(bad[-1], client=False)))
+                raise TxnError('no new nginx worker generation under master %d within %s s after %s; the master '
+                               'kept the old configuration' % (master, self.reload_timeout, how))
+            sleep(0.05)
+
+
+# ---------------------------------------------------------------------------
+# PHP-FPM
+# ---------------------------------------------------------------------------
+
+class PhpFpm(object):
+    TITLE = 'php-fpm: master process'
+
+    def __init__(self, params, timeout=30, proc='/proc'):
+        params = params or {}
+        self.params = params
+        self.bin = params.get('bin')
+        self.config = params.get('config')
+        self.service = params.get('service')
+        self.pid_file = params.get('pid_file')
+        self.reload_timeout = params.get('reload_timeout') or 10
+        self.timeout = timeout
+        self.proc = proc
+
+    def binary(self):
+        if self.bin:
+            if os.path.isfile(self.bin) and os.access(self.bin, os.X_OK):
+                return self.bin
+            raise TxnError('php-fpm binary %s does not exist or is not executable' % self.bin)
+        found = nginx_phpfpm.fpm_binary()
+        if not found:
+            raise TxnError('no php-fpm binary found in PATH or the sbin directories; set php_fpm.bin')
+        self.bin = found
+        return found
+
+    def test(self):
+        argv = [self.binary(), '-t']
+        if self.config:
+            argv += ['-y', self.config]
+        try:
+            rc, out, err = run(argv, self.timeout)
+        except NginxError as e:
+            return False, [{'level': 'error', 'file': None, 'line': None, 'pool': None, 'message': str(e)}], []
+        output = '\n'.join(p for p in (err, out.decode('utf-8', 'replace')) if p.strip())
+        errors, warnings, dummy = nginx_phpfpm.parse_test_output(output)
+        if rc != 0 and not errors:
+            errors.append({'level': 'error', 'file': None, 'line': None, 'pool': None,
+                           'message': 'php-fpm -t failed (rc=%d): %s' % (rc, output.strip()[-500:] or 'no output')})
+        return rc == 0, errors, warnings
+
+    def master(self):
+        if self.pid_file:
+            pid = pid_from_file(self.pid_file, 'php-fpm', self.proc)
+            if pid:
+                return pid
+        masters = find_masters(self.TITLE, self.proc)
+        if self.config and len(masters) > 1:
+            masters = [m for m in masters if self.config in (read_cmdline(m, self.proc) or '')] or masters
+        if len(masters) > 1:
+            raise TxnError('%d php-fpm masters run (pids %s); set php_fpm.pid_file or php_fpm.config'
+                           % (len(masters), ', '.join(str(m) for m in masters)))
+        return masters[0] if masters else None
+
+    def reload(self, sleep=time.sleep, clock=time.time, restart=False):
+        master = self.master()
+        before = children(master, self.proc, 'php-fpm: pool ') if master else set()
+        unit = self.service
+        if not unit and master and systemd_running() and self.proc == '/proc':
+            found = systemd_unit(master, self.proc)
+            if found and 'php' in found:
+                unit = found
+        if restart:
+            if not (unit and systemd_running()):
+                raise TxnError('listen or listen.backlog changed, which php-fpm applies only when it starts; this host has '
+                               'no systemd unit for php-fpm to restart it with (restart php-fpm yourself)')
+            rc, out, err = run(['systemctl', 'restart', unit], self.timeout)
+            if rc != 0:
+                raise TxnError('systemctl restart %s failed (rc=%d): %s' % (unit, rc, err.strip()[-300:]))
+            deadline = clock() + self.reload_timeout
+            while clock() < deadline:
+                pid = self.master()
+                if pid and pid != master and children(pid, self.proc, 'php-fpm: pool '):
+                    return 'systemctl restart %s (listen settings); php-fpm master %d runs' % (unit, pid)
+                sleep(0.1)
+            raise TxnError('no php-fpm master with pool children runs after systemctl restart %s' % unit)
+        if unit and systemd_running():
+            rc, out, err = run(['systemctl', 'reload', unit], self.timeout)
+            if rc != 0:
+                raise TxnError('systemctl reload %s failed (rc=%d): %s' % (unit, rc, err.strip()[-300:]))
+            how = 'systemctl reload %s' % unit
+        elif master:
+            try:
+                os.kill(master, signal.SIGUSR2)
+            except OSError as e:
+                raise TxnError('cannot send SIGUSR2 to the php-fpm master %d: %s' % (master, e.strerror or e))
+            how = 'SIGUSR2 to master %d' % master
+        else:
+            return 'php-fpm is not running; nothing to reload'
+        if not master:
+            return how
+        deadline = clock() + self.reload_timeout
+        while clock() < deadline:
+            sleep(0.1)
+            pid = master if alive(master, self.proc) else None
+            if pid is None:
+                found = find_masters(self.TITLE, self.proc)
+                pid = found[0] if len(found) == 1 else None
+            if pid and (not before or children(pid, self.proc, 'php-fpm: pool ') - before):
+                return '%s; php-fpm master %d runs' % (how, pid)
+        if self.master():
+            return '%s; php-fpm master runs (no new pool children seen)' % how
+        raise TxnError('no php-fpm master runs after %s' % how)
+
+
+# ---------------------------------------------------------------------------
+# Logs and verification
+# ---------------------------------------------------------------------------
+
+def log_size(path):
+    try:
+        return os.stat(path).st_size
+    except (OSError, TypeError):
+        return 0
+
+
+def new_log_lines(path, offset, limit=MAX_LOG_BYTES):
+    """Lines written to path after offset (from the start when it shrank: rotated)."""
+    if not path:
+        return []
+    try:
+        with open(path, 'rb') as f:
+            size = os.fstat(f.fileno()).st_size
+            if size < offset:
+                offset = 0
+            start = max(offset, size - limit)
+            f.seek(start)
+            data = f.read(size - start)
+    except (IOError, OSError):
+        return []
+    text = data.decode('utf-8', 'replace')
+    lines = text.split('\n')
+    if start > offset and lines:
+        lines = lines[1:]      # a partial first line
+    return [ln.rstrip('\r') for ln in lines if ln.strip()]
+
+
+def check_url(item, default_timeout=5):
+    """GET one URL; return {url, host, status, error}."""
+    url = item['url']
+    parts = urlsplit(url)
+    out = {'url': url, 'host': item.get('host'), 'status': None, 'error': None}
+    if parts.scheme not in ('http', 'https') or not parts.hostname:
+        out['error'] = 'not an http(s) URL'
+        return out
+    timeout = item.get('timeout') or default_timeout
+    try:
+        if parts.scheme == 'https':
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            conn = http_client.HTTPSConnection(parts.hostname, parts.port or 443, timeout=timeout, context=ctx)
+        else:
+            conn = http_client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
+        path = parts.path or '/'
+        if parts.query:
+            path += '?' + parts.query
+        headers = {'User-Agent': 'badgateway.nginx.nginx_change', 'Connection': 'close'}
+        if item.get('host'):
+            headers['Host'] = item['host']
+        try:
+            conn.request('GET', path, headers=headers)
+            resp = conn.getresponse()
+            resp.read(65536)
+            out['status'] = resp.status
+        finally:
+            conn.close()
+    except (OSError, IOError, http_client.HTTPException, ValueError) as e:
+        out['error'] = '%s: %s' % (type(e).__name__, getattr(e, 'strerror', None) or e)
+    return out
+
+
+def url_hosts(urls):
+    hosts = set()
+    for item in urls:
+        if item.get('host'):
+            hosts.add(item['host'].lower())
+        parts = urlsplit(item['url'])
+        if parts.netloc:
+            hosts.add(parts.netloc.rsplit('@', 1)[-1].lower())
+    return hosts
+
+
+def upstream_errors(lines, hosts):
+    bad = []
+    for ln in lines:
+        rec = classify_error_line(ln)
+        if not rec or not rec.get('host'):
+            continue
+        if rec['host'].strip('"').lower() in hosts:
+            bad.append(ln)
+    return bad
+
+
+def redact_all(lines):
+    return [redact_line(ln, query=True, client=False) for ln in lines[-MAX_LOG_LINES:]]
+
+
+# ---------------------------------------------------------------------------
+# The transaction
+# ---------------------------------------------------------------------------
+
+class StepFailed(Exception):
+    def __init__(self, step, why):
+        Exception.__init__(self, '%s failed: %s' % (step, why))
+        self.step = step
+        self.why = why
+
+
+class Transaction(object):
+    """One run: params as the module's argument_spec gives them."""
+
+    def __init__(self, params, check_mode=False, diff=False, sleep=time.sleep, clock=time.time):
+        self.p = params
+        self.check_mode = check_mode
+        self.want_diff = diff
+        self.sleep = sleep
+        self.clock = clock
+        self.steps = []
+        self.result = {'changed': False, 'steps': self.steps, 'changes': [], 'recovered': None}
+        timeout = params.get('timeout') or 30
+        self.nginx = Nginx(params.get('nginx'), timeout)
+        self.fpm = PhpFpm(params.get('php_fpm'), timeout)
+        self.journal_dir = params.get('journal_dir') or '/var/lib/badgateway-nginx'
+        self.verify = params.get('verify') or {}
+        self.lock = None
+        self._socket_pools = []
+        self._socket_snaps = []
+        self._fpm_restart = False
+
+    # --- helpers
+    def step(self, name, func):
+        start = self.clock()
+        try:
+            detail = func()
+        except (TxnError, NginxError, EditError) as e:
+            self.steps.append({'name': name, 'ok': False, 'seconds': round(self.clock() - start, 3), 'detail': str(e)})
+            raise StepFailed(name, str(e))
+        except (IOError, OSError) as e:
+            why = '%s%s' % (getattr(e, 'strerror', None) or e, (' (%s)' % e.filename) if getattr(e, 'filename', None) else '')
+            self.steps.append({'name': name, 'ok': False, 'seconds': round(self.clock() - start, 3), 'detail': why})
+            raise StepFailed(name, why)
+        except (StepFailed, TxnFailure):
+            raise
+        except Exception as e:  # pylint: disable=broad-except
+            why = 'unexpected %s: %s' % (type(e).__name__, e)
+            self.steps.append({'name': name, 'ok': False, 'seconds': round(self.clock() - start, 3), 'detail': why})
+            raise StepFailed(name, why)
+        self.steps.append({'name': name, 'ok': True, 'seconds': round(self.clock() - start, 3), 'detail': detail})
+        return detail
+
+    def error_log(self):
+        if self.verify.get('error_log'):
+            return self.verify['error_log']
+        try:
+            return self.nginx.paths()[3]
+        except (NginxError, TxnError):
+            return None
+
+    # --- planning
+    def plan(self):
+        files = {}      # real path -> {'snap', 'after', 'kinds', 'shown'}
+        order = []
+        changes = []
+        for n, ch in enumerate(self.p.get('changes') or []):
+            kind = ch.get('kind') or 'nginx'
+            allowed = NGINX_KEYS if kind == 'nginx' else FPM_KEYS if kind == 'fpm' else None
+            if allowed is None:
+                raise TxnError('changes[%d]: kind must be nginx or fpm, not %r' % (n, kind))
+            unknown = sorted(k for k in ch if k != 'kind' and k not in allowed)
+            if unknown:
+                raise TxnError('changes[%d] (kind %s): unknown key(s) %s; allowed: %s'
+                               % (n, kind, ', '.join(unknown), ', '.join(allowed)))
+            path = ch.get('path')
+            if not path or not isinstance(path, str) or not os.path.isabs(path):
+                raise TxnError('changes[%d]: path must be an absolute path, got %r' % (n, path))
+            real = os.path.realpath(path)
+            if real not in files:
+                if not os.path.isfile(real):
+                    raise TxnError('changes[%d]: %s does not exist or is not a regular file' % (n, path))
+                snap = snapshot(real)
+                files[real] = {'snap': snap, 'after': snap['data'], 'kinds': set(), 'shown': path}
+                order.append(real)
+            entry = files[real]
+            try:
+                if kind == 'nginx':
+                    spec = dict((k, ch.get(k)) for k in NGINX_KEYS if k != 'path')
+                    if spec.get('line') is not None:
+                        spec['line'] = int(spec['line'])
+                    if spec.get('args') is not None and not isinstance(spec['args'], list):
+                        raise TxnError('args must be a list')
+                    plan = plan_edit(entry['after'], spec, path)
+                    what = ch.get('directive') or (ch.get('block') or '').split(None, 1)[:1]
+                    what = what if isinstance(what, str) else (what[0] if what else '')
+                else:
+                    plan = plan_ini(entry['after'], ch.get('section'), ch.get('key'), ch.get('value'),
+                                    ch.get('state') or 'present', path)
+                    if ch.get('key') in SOCKET_KEYS and plan['after'] != entry['after']:
+                        self._socket_pools.append((real, ch.get('section')))
+                    if ch.get('key') in RESTART_KEYS and plan['after'] != entry['after']:
+                        self._fpm_restart = True
+                    what = '[%s] %s' % (ch.get('section'), ch.get('key'))
+            except (EditError, TxnError) as e:
+                raise TxnError('changes[%d] (%s): %s' % (n, path, e))
+            except (TypeError, ValueError) as e:
+                raise TxnError('changes[%d] (%s): invalid value: %s' % (n, path, e))
+            action = plan['action'] if plan['after'] != entry['after'] else 'none'
+            if action != 'none':
+                entry['kinds'].add(kind)
+            entry['after'] = plan['after']
+            changes.append({'kind': kind, 'path': path, 'what': what, 'action': action, 'line': plan['line']})
+        return files, order, changes
+
+    # --- the run
+    def run(self):
+        """Returns the result dict, or raises TxnFailure with the result."""
+        try:
+            if not self.check_mode:
+                self.step('lock', self._lock)
+            return self._run()
+        except StepFailed as e:
+            raise TxnFailure(str(e), self.result)
+        finally:
+            if self.lock:
+                self.lock.release()
+
+    def _lock(self):
+        secure_dir(self.journal_dir)
+        self.lock = Lock(self.journal_dir)
+        start = self.clock()
+        self.lock.acquire(self.p.get('lock_timeout', 60), self.sleep, self.clock)
+        return 'locked %s after %.1f s' % (self.lock.path, self.clock() - start)
+
+    def _run(self):
+        self._recover()
+        if self.p.get('recover_only'):
+            self.result['changed'] = bool(self.result['recovered'])
+            return self.result
+        try:
+            files, order, changes = self.plan()
+        except (TxnError, IOError, OSError) as e:
+            self.steps.append({'name': 'plan', 'ok': False, 'seconds': 0, 'detail': str(e)})
+            raise TxnFailure(str(e), self.result)
+        changed = [p for p in order if files[p]['after'] != files[p]['snap']['data']]
+        self.result['changes'] = [{'kind': c['kind'], 'path': c['path'], 'what': c['what'], 'action': c['action'],
+                                   'line': c['line']} for c in changes]
+        self.steps.append({'name': 'plan', 'ok': True, 'seconds': 0,
+                           'detail': '%d change(s), %d file(s) to write' % (len(changes), len(changed))})
+        if not changed:
+            return self.result
+        self.result['changed'] = True
+        if self.want_diff:
+            self.result['diff'] = [{'before_header': files[p]['shown'], 'after_header': files[p]['shown'],
+                                    'before': from_text(files[p]['snap']['data'].decode('latin-1')),
+                                    'after': from_text(files[p]['after'].decode('latin-1'))} for p in changed]
+        if self.check_mode:
+            return self.result
+        kinds = set()
+        for p in changed:
+            kinds |= files[p]['kinds']
+        snaps = [files[p]['snap'] for p in changed]
+        try:
+            self.step('journal', lambda: 'wrote %s' % write_journal(self.journal_dir, snaps, self._meta(kinds)))
+        except StepFailed as e:
+            try:
+                discard_journal(self.journal_dir)
+            except OSError:
+                pass
+            raise TxnFailure('%s; no file was changed' % e, self.result)
+        failure_at = None
+        reloaded = {'nginx': False, 'fpm': False}
+        try:
+            self.step('apply', lambda: self._apply(files, changed))
+            self.step('validate', lambda: self._validate(kinds))
+            self.step('reload', lambda: '; '.join(x for x in (self._reload(kinds, reloaded), self._sockets(files)) if x))
+            self.step('verify', self._verify)
+        except StepFailed as e:
+            failure_at = self.clock()
+            self._rollback(e, files, changed, snaps, kinds, failure_at)
+        self.step('commit', self._commit)
+        return self.result
+
+    def _commit(self):
+        discard_journal(self.journal_dir)
+        # the diagnosis reads only log lines written after this (nginx_probe's last_change)
+        _write_private(os.path.join(self.journal_dir, 'last-commit'), ('%.3f\n' % time.time()).encode())
+        return 'journal deleted'
+
+    def _sockets(self, files):
+        """php-fpm applies listen.owner/group/mode when it creates a socket, not on a reload: give the live
+        socket what the changed pool says (what a restart would do), without restarting the pool."""
+        done = []
+        for real, section in self._socket_pools:
+            perms = socket_permissions(pool_settings(files[real]['after'], section))
+            if not perms:
+                continue
+            path, uid, gid, mode = perms
+            try:
+                st = os.lstat(path)
+            except OSError:
+                done.append('%s not there (php-fpm creates it with the new settings)' % path)
+                continue
+            self._socket_snaps.append((path, st.st_uid, st.st_gid, st.st_mode & 0o7777))
+            os.chown(path, uid, gid)
+            os.chmod(path, mode)
+            done.append('socket %s given %s:%s %04o' % (path, uid, gid, mode))
+        return '; '.join(done)
+
+    def _restore_sockets(self):
+        for path, uid, gid, mode in reversed(self._socket_snaps):
+            try:
+                os.chown(path, uid, gid)
+                os.chmod(path, mode)
+            except OSError:
+                pass
+
+    def _meta(self, kinds):
+        return {'pid': os.getpid(), 'started': time.time(), 'kinds': sorted(kinds), 'fpm_restart': self._fpm_restart,
+                'nginx': dict((k, v) for k, v in (self.p.get('nginx') or {}).items()),
+                'php_fpm': dict((k, v) for k, v in (self.p.get('php_fpm') or {}).items()),
+                'verify': {'error_log': self.verify.get('error_log')}}
+
+    def _apply(self, files, changed):
+        for p in changed:
+            snap = files[p]['snap']
+            atomic_write(p, files[p]['after'], FileState(snap['uid'], snap['gid'], snap['mode']))
+        return 'wrote %s' % ', '.join(files[p]['shown'] for p in changed)
+
+    def _validate(self, kinds, nginx=None, fpm=None):
+        nginx = nginx or self.nginx
+        fpm = fpm or self.fpm
+        done = []
+        if 'fpm' in kinds:
+            ok, errors, dummy = fpm.test()
+            if not ok:
+                raise TxnError('php-fpm -t: %s' % describe(errors[0]))
+            done.append('php-fpm -t ok')
+        if 'nginx' in kinds:
+            ok, errors, warnings = nginx.test()
+            if not ok:
+                self.result['validation'] = {'errors': errors, 'warnings': warnings}
+                raise TxnError('nginx -t: %s' % describe(errors[0]))
+            done.append('nginx -t ok')
+        return '; '.join(done)
+
+    def _reload(self, kinds, reloaded, nginx=None, fpm=None, error_log=None, strict=True):
+        nginx = nginx or self.nginx
+        fpm = fpm or self.fpm
+        done = []
+        if 'fpm' in kinds:
+            reloaded['fpm'] = True
+            done.append(fpm.reload(self.sleep, self.clock, restart=self._fpm_restart))
+        if 'nginx' in kinds:
+            log = error_log or self.error_log()
+            self._log_offset = log_size(log)
+            reloaded['nginx'] = True
+            done.append(nginx.reload(log, self.sleep, self.clock, strict))
+        return '; '.join(done)
+
+    def _verify(self):
+        settle = self.verify.get('settle')
+        settle = 1 if settle is None else settle
+        urls = self.verify.get('urls') or []
+        log = self.error_log()
+        offset = getattr(self, '_log_offset', None)
+        if offset is None:
+            offset = log_size(log)
+        self.sleep(settle)
+        problems = []
+        answers = []
+        for item in urls:
+            r = check_url(item)
+            answers.append(r)
+            if r['error']:
+                problems.append('%s%s: %s' % (item['url'], ' (Host %s)' % item['host'] if item.get('host') else '', r['error']))
+            elif r['status'] >= 500:
+                problems.append('%s%s answered %s' % (item['url'], ' (Host %s)' % item['host'] if item.get('host') else '',
+                                                      r['status']))
+        self.result['verify'] = answers
+        lines = new_log_lines(log, offset) if log else []
+        self._new_lines = lines
+        if urls and log:
+            bad = upstream_errors(lines, url_hosts(urls))
+            if bad:
+                problems.append('%d upstream error line(s) for the verified hosts in %s: %s'
+                                % (len(bad), log, redact_line(bad[0], query=True, client=False)))
+        if problems:
+            raise TxnError('; '.join(problems))
+        return 'settled %s s; %s' % (settle, ', '.join('%s %s' % (a['url'], a['status']) for a in answers) or 'no URLs')
+
+    def _rollback(self, failure, files, changed, snaps, kinds, failure_at):
+        log = self.error_log()
+        offset = getattr(self, '_log_offset', None)
+        lines = getattr(self, '_new_lines', None)
+        if lines is None:
+            lines = new_log_lines(log, offset) if (log and offset is not None) else []
+        self.result.update({
+            'rolled_back': False, 'failed_step': failure.step,
+            'failing_version': dict((files[p]['shown'], from_text(files[p]['after'].decode('latin-1'))) for p in changed),
+            'log_lines': redact_all(lines),
+        })
+        start = self.clock()
+        problems = restore(snaps)
+        if problems:
+            self.steps.append({'name': 'rollback', 'ok': False, 'seconds': round(self.clock() - start, 3),
+                               'detail': '; '.join(problems)})
+            raise TxnFailure('%s; RESTORING THE ORIGINAL FILES FAILED: %s. The journal in %s was kept; the next run '
+                             'restores it (recover_only: true)' % (failure, '; '.join(problems), self.journal_dir),
+                             self.result)
+        detail = ['restored %d file(s)' % len(snaps)]
+        self._restore_sockets()
+        try:
+            ok_test = self._validate(kinds)
+            detail.append(ok_test)
+            detail.append(self._reload(kinds, {}, strict=False))
+        except (TxnError, NginxError) as e:
+            self.steps.append({'name': 'rollback', 'ok': False, 'seconds': round(self.clock() - start, 3),
+                               'detail': '; '.join(detail + [str(e)])})
+            self.result['rollback_seconds'] = round(self.clock() - failure_at, 3)
+            self.result['rolled_back'] = True
+            discard_journal(self.journal_dir)
+            raise TxnFailure('%s; every file was restored byte for byte, BUT THE RESTORED CONFIGURATION DID NOT '
+                             'RELOAD: %s' % (failure, e), self.result)
+        self.result['rollback_seconds'] = round(self.clock() - failure_at, 3)
+        self.steps.append({'name': 'rollback', 'ok': True, 'seconds': round(self.clock() - start, 3),
+                           'detail': '; '.join(d for d in detail if d)})
+        # does nginx serve again?
+        after = [check_url(item) for item in (self.verify.get('urls') or [])]
+        self.result['rollback_check'] = after
+        if 'nginx' in kinds:
+            master = None
+            try:
+                master = self.nginx.master()
+            except (TxnError, NginxError):
+                pass
+            self.result['rollback_check_master'] = master
+        self.result['rolled_back'] = True
+        discard_journal(self.journal_dir)
+        raise TxnFailure('%s; every file was restored and nginx reloaded' % failure, self.result)
+
+    def _recover(self):
+        start = self.clock()
+        try:
+            journal = read_journal(self.journal_dir, cleanup=not self.check_mode)
+        except TxnError as e:
+            self.steps.append({'name': 'recover', 'ok': False, 'seconds': round(self.clock() - start, 3), 'detail': str(e)})
+            raise TxnFailure('recovery failed: %s' % e, self.result)
+        if journal is None:
+            self.steps.append({'name': 'recover', 'ok': True, 'seconds': round(self.clock() - start, 3),
+                               'detail': 'no journal from an earlier run'})
+            return
+        m = journal['manifest']
+        snaps = journal['snapshots']
+        info = {'pid': m.get('pid'), 'started': m.get('started'), 'files': [s['path'] for s in snaps],
+                'restored': False, 'reloaded': False}
+        self.result['recovered'] = info
+        if self.check_mode:
+            info['pending'] = True
+            self.steps.append({'name': 'recover', 'ok': True, 'seconds': 0,
+                               'detail': 'a journal of an earlier run (pid %s) would be restored' % m.get('pid')})
+            return
+        problems = restore(snaps)
+        if problems:
+            self.steps.append({'name': 'recover', 'ok': False, 'seconds': round(self.clock() - start, 3),
+                               'detail': '; '.join(problems)})
+            raise TxnFailure('recovery of the journal left by run pid %s FAILED: %s; the journal in %s was kept'
+                             % (m.get('pid'), '; '.join(problems), self.journal_dir), self.result)
+        info['restored'] = True
+        kinds = set(m.get('kinds') or ['nginx'])
+        self._fpm_restart = bool(m.get('fpm_restart'))
+        nginx = Nginx(dict(self.p.get('nginx') or {}, **(m.get('nginx') or {})), self.nginx.timeout)
+        fpm = PhpFpm(dict(self.p.get('php_fpm') or {}, **(m.get('php_fpm') or {})), self.fpm.timeout)
+        log = (m.get('verify') or {}).get('error_log') or self.verify.get('error_log')
+        if not log and 'nginx' in kinds:
+            try:
+                log = nginx.paths()[3]
+            except (NginxError, TxnError):
+                log = None
+        try:
+            detail = [self._validate(kinds, nginx, fpm), self._reload(kinds, {}, nginx, fpm, log, strict=False)]
+        except (TxnError, NginxError) as e:
+            discard_journal(self.journal_dir)
+            self.steps.append({'name': 'recover', 'ok': False, 'seconds': round(self.clock() - start, 3),
+                               'detail': str(e)})
+            raise TxnFailure('recovery: the files of the interrupted run (pid %s) were restored byte for byte, but '
+                             'the restored configuration did not validate or reload: %s' % (m.get('pid'), e), self.result)
+        info['reloaded'] = True
+        self._log_offset = None
+        discard_journal(self.journal_dir)
+        self.steps.append({'name': 'recover', 'ok': True, 'seconds': round(self.clock() - start, 3),
+                           'detail': 'restored %s from the run pid %s; %s' % (
+                               ', '.join(info['files']), m.get('pid'), '; '.join(d for d in detail if d))})
+
+
+class TxnFailure(Exception):
+    def __init__(self, msg, result):
+        Exception.__init__(self, msg)
+        self.msg = msg
+        self.result = result

@@ -1,0 +1,472 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, badgateway.nginx contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: nginx_change
+short_description: Change nginx and PHP-FPM configuration files in one transaction, rolled back when anything fails
+version_added: 0.2.0
+description:
+  - Applies a list of surgical edits of nginx configuration files (the same edits as
+    M(badgateway.nginx.nginx_directive)) and PHP-FPM pool ini files as one transaction, in one module execution.
+  - 'The steps, each reported in RV(steps): take an exclusive lock on the host; restore a journal left by an
+    earlier run that was killed mid-change; plan every edit in memory; write a journal of the original bytes, owner
+    and mode of every file to be changed; write the files (temp file and rename, owner and mode kept); validate
+    (C(nginx -t), C(php-fpm -t)); reload gracefully; verify; delete the journal.'
+  - The reload is graceful, never a restart; C(systemctl reload UNIT) when systemd runs and the master runs in a
+    systemd unit, else C(SIGHUP) to the nginx master (C(SIGUSR2) to the PHP-FPM master). The nginx reload is
+    confirmed, because the master can reject a configuration that passed C(nginx -t) (C(nginx -t) does not
+    bind the listen sockets, so a port held by another process only fails in the master) and then keeps its
+    old workers; the reload counts as failed when no new worker generation starts within O(nginx.reload_timeout)
+    or a new C([emerg]) or C([alert]) line appears in the error log.
+  - When writing, validation, the reload or the verification fails, every file is put back byte for byte with
+    its owner and mode, validated and reloaded again, and the task fails with C(rolled_back=true).
+  - A run killed in the middle (host reboot, lost connection, C(SIGKILL)) leaves the journal behind; the next run
+    of this module on the host restores it first and reports it in RV(recovered).
+  - In check mode the edits are planned and the diff is returned; nothing is written, locked or reloaded.
+author:
+  - badgateway.nginx maintainers (@badgateway)
+options:
+  changes:
+    description:
+      - The edits, applied in this order. Several edits of one file are applied one after the other.
+      - Required unless O(recover_only=true).
+      - An edit with a key its O(changes[].kind) does not know fails the task.
+    type: list
+    elements: dict
+    suboptions:
+      kind:
+        description:
+          - V(nginx) edits one directive or block of an nginx configuration file (keys as in
+            M(badgateway.nginx.nginx_directive)).
+          - V(fpm) sets or removes one C(key = value) line in one section of a PHP-FPM ini file.
+        type: str
+        choices: [nginx, fpm]
+        default: nginx
+      path:
+        description:
+          - Absolute path of the file to edit. It must exist. A symbolic link is followed and its target edited.
+        type: str
+        required: true
+      scope:
+        description: (nginx) The kind of block the directive goes in (default V(http)).
+        type: str
+        choices: [main, events, http, server, location, upstream]
+      server_name:
+        description: (nginx) Select the server block with this name.
+        type: str
+      listen:
+        description: (nginx) Select the server block listening on this address or port.
+        type: str
+      location:
+        description: (nginx) The location's modifier and match; a list selects nested locations.
+        type: raw
+      upstream:
+        description: (nginx) The upstream's name, with O(changes[].scope=upstream).
+        type: str
+      line:
+        description: (nginx) The line of the selected block's opening statement.
+        type: int
+      directive:
+        description: (nginx) The directive's name.
+        type: str
+      args:
+        description: (nginx) The directive's arguments, unquoted.
+        type: list
+        elements: str
+      block:
+        description: (nginx) Raw text of one block statement such as a C(map).
+        type: str
+      insert:
+        description: (nginx) Where a new directive goes in the block (default V(last)).
+        type: str
+        choices: [first, last]
+      section:
+        description: (fpm) The ini section, that is the pool name such as V(www), or V(global).
+        type: str
+      key:
+        description: (fpm) The setting, for example V(pm.max_children), V(listen.owner) or V(php_admin_value[memory_limit]).
+        type: str
+      value:
+        description:
+          - (fpm) The value, written as given after C(key = ). Required with O(changes[].state=present).
+          - An existing line keeps its indentation, spacing and trailing comment; only the value is replaced.
+            A missing key is inserted after the section's last setting.
+        type: str
+      state:
+        description: Whether the directive, block or key should be there (default V(present)).
+        type: str
+        choices: [present, absent]
+  nginx:
+    description: The nginx instance to validate and reload.
+    type: dict
+    default: {}
+    suboptions:
+      bin:
+        description: The nginx binary; looked up in C(PATH) and the sbin directories when unset.
+        type: path
+      config:
+        description: Main configuration file, passed to C(nginx -t) as C(-c); nginx's built-in default when unset.
+        type: path
+      prefix:
+        description: Prefix path, passed as C(-p).
+        type: path
+      pid_file:
+        description:
+          - The master's pid file. When unset, the C(pid) directive of the main config, nginx's built-in pid path,
+            then a scan of C(/proc) for the title C(nginx master process).
+        type: path
+      service:
+        description: The systemd unit to reload when systemd runs; when unset, the unit the master runs in.
+        type: str
+      reload_timeout:
+        description: Seconds to wait for a new worker generation after the reload.
+        type: int
+        default: 10
+  php_fpm:
+    description: The PHP-FPM instance to validate and reload when a O(changes[].kind=fpm) edit changes a file.
+    type: dict
+    default: {}
+    suboptions:
+      bin:
+        description: The php-fpm binary (for example C(/usr/sbin/php-fpm8.2)); the highest C(php-fpm*) found when unset.
+        type: path
+      config:
+        description: The main C(php-fpm.conf), passed to C(php-fpm -t) as C(-y).
+        type: path
+      service:
+        description: The systemd unit (for example C(php8.2-fpm)); when unset, the unit the master runs in.
+        type: str
+      pid_file:
+        description: The master's pid file; when unset, C(/proc) is scanned for the PHP-FPM master process.
+        type: path
+      reload_timeout:
+        description: Seconds to wait for the PHP-FPM master after its reload.
+        type: int
+        default: 10
+  verify:
+    description: What must hold after the reload for the change to be kept.
+    type: dict
+    default: {}
+    suboptions:
+      urls:
+        description:
+          - Requests made from the node after the reload; each must answer without a connection error and with a
+            status below 500. C(https) certificates are not verified (the check is about the answer, not trust).
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          url:
+            description: The URL, C(http://) or C(https://).
+            type: str
+            required: true
+          host:
+            description: The C(Host) header to send.
+            type: str
+          timeout:
+            description: Seconds to wait for the answer.
+            type: float
+            default: 5
+      error_log:
+        description:
+          - nginx's error log. New C([emerg]) and C([alert]) lines after the reload mean the reload failed; new
+            upstream error lines (502/504 causes) whose C(host) is the C(Host) header or C(host:port) of one of
+            O(verify.urls) fail the verification.
+          - When unset, the C(error_log) of the main configuration file.
+        type: path
+      settle:
+        description: Seconds to wait after the reload before judging.
+        type: float
+        default: 1
+  journal_dir:
+    description:
+      - Directory for the lock and the journal, created with mode 0700; its files are 0600.
+    type: path
+    default: /var/lib/badgateway-nginx
+  lock_timeout:
+    description: Seconds to wait for another run on the host to finish.
+    type: int
+    default: 60
+  recover_only:
+    description: Only restore a journal left by a killed run (and reload), then stop.
+    type: bool
+    default: false
+  timeout:
+    description: Seconds C(nginx -t), C(php-fpm -t) and C(systemctl) may take.
+    type: int
+    default: 30
+notes:
+  - Runs as root (the journal keeps owners and modes).
+  - Hostile values (newlines and control characters in arguments, directive names with blanks) are refused
+    before anything is written.
+  - SELinux contexts and timestamps are not kept.
+  - php-fpm applies C(listen.owner), C(listen.group) and C(listen.mode) only when it creates a pool's socket,
+    not on a reload (the new master inherits the socket as it is). When one of them changes, the live socket
+    is given the new owner, group and mode right after the reload (what a restart would do, without one), and
+    given back its old ones on a rollback.
+  - C(listen) and C(listen.backlog) cannot be applied to an inherited socket at all; when one of them changes,
+    php-fpm is restarted with systemd (never nginx), and without systemd the change fails and is rolled back.
+  - A committed change leaves the time of the commit in C(last-commit) in O(journal_dir);
+    M(badgateway.nginx.nginx_probe) reads only log lines written after it.
+seealso:
+  - module: badgateway.nginx.nginx_directive
+  - module: badgateway.nginx.nginx_validate
+extends_documentation_fragment:
+  - action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+'''
+
+EXAMPLES = r'''
+- name: More time for the API and more PHP-FPM children, kept only if the site still answers
+  badgateway.nginx.nginx_change:
+    changes:
+      - path: /etc/nginx/sites-enabled/app.conf
+        scope: location
+        server_name: app.example.com
+        location: /api/
+        directive: proxy_read_timeout
+        args: ["120s"]
+      - kind: fpm
+        path: /etc/php/8.2/fpm/pool.d/www.conf
+        section: www
+        key: pm.max_children
+        value: "20"
+    php_fpm:
+      bin: /usr/sbin/php-fpm8.2
+      config: /etc/php/8.2/fpm/php-fpm.conf
+    verify:
+      urls:
+        - url: http://127.0.0.1/api/health
+          host: app.example.com
+      error_log: /var/log/nginx/error.log
+      settle: 2
+  become: true
+
+- name: Put back what a killed run left behind, nothing else
+  badgateway.nginx.nginx_change:
+    recover_only: true
+  become: true
+'''
+
+RETURN = r'''
+changes:
+  description: Each edit with what was done (or would be done in check mode).
+  returned: when the changes were planned
+  type: list
+  elements: dict
+  contains:
+    kind:
+      description: nginx or fpm.
+      type: str
+    path:
+      description: The file as given.
+      type: str
+    what:
+      description: The directive or block name, or C([section] key).
+      type: str
+    action:
+      description: What the edit does.
+      type: str
+      choices: [added, replaced, removed, none]
+    line:
+      description: Line of the edit (in the new file when added, in the old one when removed), or null.
+      type: int
+steps:
+  description: Every step run, in order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: lock, recover, plan, journal, apply, validate, reload, verify, rollback or commit.
+      type: str
+    ok:
+      description: Whether the step succeeded.
+      type: bool
+    seconds:
+      description: How long the step took.
+      type: float
+    detail:
+      description: What happened.
+      type: str
+  sample:
+    - {name: lock, ok: true, seconds: 0.0, detail: locked /var/lib/badgateway-nginx/lock after 0.0 s}
+    - {name: reload, ok: true, seconds: 0.12, detail: "SIGHUP to master 812; new workers [901, 902] (old [813, 814])"}
+recovered:
+  description: The journal of an earlier, interrupted run that was restored before this run; null when there was none.
+  returned: always
+  type: dict
+  contains:
+    pid:
+      description: Process id of the interrupted run.
+      type: int
+    started:
+      description: When it started (seconds since the epoch).
+      type: float
+    files:
+      description: The files restored.
+      type: list
+      elements: str
+    restored:
+      description: Whether every file was put back.
+      type: bool
+    reloaded:
+      description: Whether the restored configuration was validated and reloaded.
+      type: bool
+    pending:
+      description: In check mode, V(true) when the journal would be restored.
+      type: bool
+diff:
+  description: Per changed file, the content before and after, for C(--diff).
+  returned: when diff mode is on and a file changes
+  type: list
+  elements: dict
+verify:
+  description: The answers of O(verify.urls) after the reload (url, host, status, error).
+  returned: when the verify step ran
+  type: list
+  elements: dict
+validation:
+  description: The C(nginx -t) errors and warnings when it failed.
+  returned: when nginx -t failed
+  type: dict
+rolled_back:
+  description: Whether the files were restored after a failure.
+  returned: on failure after the journal was written
+  type: bool
+failed_step:
+  description: The step that failed (apply, validate, reload or verify).
+  returned: on failure after the journal was written
+  type: str
+failing_version:
+  description: The content of each changed file as it was when the step failed, by path.
+  returned: on failure after the journal was written
+  type: dict
+log_lines:
+  description: New error-log lines after the reload (at most 50, query strings redacted).
+  returned: on failure after the journal was written
+  type: list
+  elements: str
+rollback_seconds:
+  description: Seconds from detecting the failure to the restored, reloaded configuration.
+  returned: when the files were restored
+  type: float
+rollback_check:
+  description: The answers of O(verify.urls) after the rollback.
+  returned: when the files were restored
+  type: list
+  elements: dict
+rollback_check_master:
+  description: The nginx master pid after the rollback (null when none runs).
+  returned: when the files were restored and an nginx file was changed
+  type: int
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_txn import (
+    Transaction,
+    TxnFailure,
+)
+
+CHANGE_OPTIONS = dict(
+    kind=dict(type='str', default='nginx', choices=['nginx', 'fpm']),
+    path=dict(type='str', required=True),
+    scope=dict(type='str', choices=['main', 'events', 'http', 'server', 'location', 'upstream']),
+    server_name=dict(type='str'),
+    listen=dict(type='str'),
+    location=dict(type='raw'),
+    upstream=dict(type='str'),
+    line=dict(type='int'),
+    directive=dict(type='str'),
+    args=dict(type='list', elements='str'),
+    block=dict(type='str'),
+    insert=dict(type='str', choices=['first', 'last']),
+    section=dict(type='str'),
+    key=dict(type='str', no_log=False),
+    value=dict(type='str'),
+    state=dict(type='str', choices=['present', 'absent']),
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            changes=dict(type='list', elements='dict', options=CHANGE_OPTIONS),
+            nginx=dict(type='dict', default={}, options=dict(
+                bin=dict(type='path'),
+                config=dict(type='path'),
+                prefix=dict(type='path'),
+                pid_file=dict(type='path'),
+                service=dict(type='str'),
+                reload_timeout=dict(type='int', default=10),
+            )),
+            php_fpm=dict(type='dict', default={}, options=dict(
+                bin=dict(type='path'),
+                config=dict(type='path'),
+                service=dict(type='str'),
+                pid_file=dict(type='path'),
+                reload_timeout=dict(type='int', default=10),
+            )),
+            verify=dict(type='dict', default={}, options=dict(
+                urls=dict(type='list', elements='dict', default=[], options=dict(
+                    url=dict(type='str', required=True),
+                    host=dict(type='str'),
+                    timeout=dict(type='float', default=5),
+                )),
+                error_log=dict(type='path'),
+                settle=dict(type='float', default=1),
+            )),
+            journal_dir=dict(type='path', default='/var/lib/badgateway-nginx'),
+            lock_timeout=dict(type='int', default=60),
+            recover_only=dict(type='bool', default=False),
+            timeout=dict(type='int', default=30),
+        ),
+        supports_check_mode=True,
+    )
+    p = dict(module.params)
+    if not p['recover_only'] and not p['changes']:
+        module.fail_json(msg='changes is required (or set recover_only: true)', changed=False, steps=[])
+    # the kind decides the keys: drop what Ansible filled in as None, the transaction checks the rest
+    p['changes'] = [dict((k, v) for k, v in c.items() if v is not None) for c in (p['changes'] or [])]
+    for c in p['changes']:
+        loc = c.get('location')
+        if loc is not None and not (isinstance(loc, str) or isinstance(loc, list) and all(isinstance(x, str) for x in loc)):
+            module.fail_json(msg='%s: location must be a string or a list of strings' % c.get('path'), changed=False, steps=[])
+    for key in ('nginx', 'php_fpm', 'verify'):
+        p[key] = dict((k, v) for k, v in (p[key] or {}).items() if v is not None)
+    p['verify']['urls'] = [dict((k, v) for k, v in u.items() if v is not None) for u in p['verify'].get('urls') or []]
+    if not os.path.isabs(p['journal_dir']):
+        module.fail_json(msg='journal_dir must be an absolute path', changed=False, steps=[])
+    txn = Transaction(p, check_mode=module.check_mode, diff=module._diff)
+    try:
+        result = txn.run()
+    except TxnFailure as e:
+        result = dict(e.result)
+        # files that were changed were put back: only a recovered journal leaves a change
+        result['changed'] = bool((result.get('recovered') or {}).get('restored'))
+        module.fail_json(msg=e.msg, **result)
+    except Exception as e:  # pylint: disable=broad-except
+        module.fail_json(msg='unexpected %s: %s; if files were written, the journal in %s puts them back on the next run'
+                         % (type(e).__name__, e, p['journal_dir']), changed=False, steps=txn.steps)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,416 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, badgateway.nginx contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Remediation plans: from diagnosis findings and nginx facts to the smallest changes.
+
+Runs on the controller (filters of the remediation roles). A plan is
+{'changes': [...], 'verify': [{'url', 'host'}], 'skipped': [{'finding', 'reason'}], 'notes': [...]}
+where each change is one argument of badgateway.nginx.nginx_change (kind nginx or fpm).
+Nothing here touches a host: the plan is what the transaction applies and checks.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import math
+import re
+
+# catalog ids each remediation role handles
+ROLE_FINDINGS = {
+    'backend_service': ('upstream_down',),
+    'firewall': ('firewall_block',),
+    'php_fpm_pool': ('socket_permission', 'pool_exhausted'),
+    'upstream_target': ('target_mismatch', 'protocol_mismatch'),
+    'proxy_timeouts': ('upstream_timeout',),
+    'proxy_buffers': ('header_too_big',),
+}
+# the order that is safe: bring the backend up and reachable before nginx is pointed at it
+ROLE_ORDER = ('backend_service', 'firewall', 'php_fpm_pool', 'upstream_target', 'proxy_timeouts', 'proxy_buffers')
+NOT_FIXABLE_HERE = {
+    'backend_crash': 'the application dies mid-request: fix the application (its own logs say why)',
+    'resource_limits': 'the host runs out of resources: size the host or the service, not a directive',
+    'not_nginx': 'the 502 comes from a proxy or CDN in front of this host',
+    'config_invalid': 'nginx -t fails: the configuration needs a person (see the finding for file:line)',
+    'dns_failure': 'a name does not resolve: fix DNS or add a resolver (the right resolver is site knowledge)',
+    'no_live_upstreams': 'every member of the upstream failed: the findings of its members say why',
+}
+REQUEST = re.compile(r'request: "(?:GET|HEAD) (/[^" ]*) HTTP/[0-9.]+"')
+SIZE = re.compile(r'^(\d+)([kKmM]?)$')
+TIME = re.compile(r'^(\d+)(ms|s|m|h|d)?$')
+TIME_FACTOR = {'ms': 0.001, 's': 1, None: 1, 'm': 60, 'h': 3600, 'd': 86400}
+
+
+class PlanError(Exception):
+    pass
+
+
+def parse_size(value):
+    m = SIZE.match(str(value or '').strip())
+    if not m:
+        raise PlanError('not a size: %r' % (value,))
+    return int(m.group(1)) * {'': 1, 'k': 1024, 'K': 1024, 'm': 1048576, 'M': 1048576}[m.group(2)]
+
+
+def format_size(n):
+    if n % 1048576 == 0:
+        return '%dm' % (n // 1048576)
+    if n % 1024 == 0:
+        return '%dk' % (n // 1024)
+    return str(n)
+
+
+def parse_seconds(value):
+    m = TIME.match(str(value or '').strip())
+    if not m:
+        raise PlanError('not a time: %r' % (value,))
+    return int(m.group(1)) * TIME_FACTOR[m.group(2)]
+
+
+def _loc_arg(loc):
+    """The location's modifier and match as nginx_directive's location option."""
+    modifier = loc.get('modifier') or ''
+    return ('%s %s' % (modifier, loc.get('match'))).strip() if modifier and modifier != '@' else loc.get('match')
+
+
+def _find_server(facts, server):
+    for s in (facts or {}).get('servers') or []:
+        if s.get('file') == (server or {}).get('file') and s.get('line') == (server or {}).get('line'):
+            return s
+    return None
+
+
+def _find_location(facts, route):
+    s = _find_server(facts, route.get('server'))
+    loc = route.get('location') or {}
+    for candidate in (s or {}).get('locations') or []:
+        if candidate.get('file') == loc.get('file') and candidate.get('line') == loc.get('line'):
+            return candidate
+    return None
+
+
+def _sample_paths(finding):
+    paths = []
+    for group in ((finding.get('evidence') or {}).get('log') or []):
+        for line in group.get('samples') or []:
+            m = REQUEST.search(line)
+            if m:
+                path = m.group(1).split('?', 1)[0]
+                if path not in paths:
+                    paths.append(path)
+    return paths
+
+
+def route_check(facts, route, finding=None):
+    """The request that shows a route works: {'url', 'host'} from the nginx host itself, or None."""
+    server = _find_server(facts, route.get('server'))
+    if not server:
+        return None
+    listens = [x for x in server.get('listen') or [] if x.get('port') and not x.get('unix') and not x.get('quic')]
+    if not listens:
+        return None
+    chosen = sorted(listens, key=lambda x: (x.get('ssl'), x.get('ipv6')))[0]
+    address = chosen.get('address')
+    if address in (None, '*', '0.0.0.0'):
+        address = '127.0.0.1'
+    elif address in ('::', '[::]'):
+        address = '[::1]'
+    elif ':' in address and not address.startswith('['):
+        address = '[%s]' % address
+    scheme = 'https' if chosen.get('ssl') else 'http'
+    loc = route.get('location') or {}
+    paths = _sample_paths(finding) if finding else []
+    if paths:
+        path = paths[0]
+    elif (loc.get('modifier') or '') in ('', '^~', '=') and (loc.get('match') or '').startswith('/'):
+        path = loc['match']
+    else:
+        return None
+    names = [n for n in server.get('server_name') or [] if n and n != '_' and not n.startswith(('~', '*', '.'))
+             and '*' not in n]
+    port = chosen['port']
+    default_port = 443 if scheme == 'https' else 80
+    check = {'url': '%s://%s%s%s' % (scheme, address, '' if port == default_port else ':%d' % port, path)}
+    if names:
+        check['host'] = names[0] if port == default_port else '%s:%d' % (names[0], port)
+    return check
+
+
+def _add_unique(items, item):
+    if item not in items:
+        items.append(item)
+
+
+def _nginx_change(route, directive, args):
+    loc = route['location']
+    return {'kind': 'nginx', 'path': loc['file'], 'scope': 'location', 'location': _loc_arg(loc),
+            'line': loc['line'], 'directive': directive, 'args': [str(a) for a in args]}
+
+
+def _empty():
+    return {'changes': [], 'verify': [], 'skipped': [], 'notes': []}
+
+
+def _routes(finding):
+    return [r for r in finding.get('routes') or [] if (r.get('location') or {}).get('file')]
+
+
+def _label(finding):
+    target = (finding.get('target') or {}).get('text')
+    return '%s %s' % (finding.get('id'), target) if target else finding.get('id')
+
+
+def plan_timeouts(findings, facts, value=None, maximum='300s'):
+    """upstream_timeout: the module's read timeout at each failing location (the narrowest scope)."""
+    plan = _empty()
+    cap = parse_seconds(maximum)
+    for f in findings:
+        if f.get('id') != 'upstream_timeout':
+            continue
+        fix = (f.get('fix') or {}).get('vars') or {}
+        directive = fix.get('directive')
+        wanted = value or fix.get('value')
+        if not directive or not wanted:
+            plan['skipped'].append({'finding': _label(f), 'reason': 'the diagnosis gave no directive or value'})
+            continue
+        seconds = parse_seconds(wanted)
+        if seconds > cap:
+            plan['notes'].append('%s: %s capped at %s' % (_label(f), wanted, maximum))
+            wanted = maximum
+        routes = _routes(f)
+        if not routes:
+            plan['skipped'].append({'finding': _label(f), 'reason': 'no location to change'})
+        for route in routes:
+            _add_unique(plan['changes'], _nginx_change(route, directive, [wanted]))
+            check = route_check(facts, route, f)
+            if check:
+                _add_unique(plan['verify'], check)
+    return plan
+
+
+def buffer_size_for(header_bytes, minimum='8k', maximum='256k'):
+    """Smallest power of two that holds the measured header with room to spare, within [minimum, maximum]."""
+    lo, hi = parse_size(minimum), parse_size(maximum)
+    need = int(header_bytes) + 1024
+    size = 1 << max(0, int(math.ceil(math.log(max(need, 1), 2))))
+    if size > hi:
+        raise PlanError('the response headers (%d bytes) need more than the cap %s' % (header_bytes, maximum))
+    return max(size, lo)
+
+
+def header_probes(findings):
+    """Requests straight to each upstream that sent too big a header, to measure its headers."""
+    probes = []
+    for f in findings:
+        target = f.get('target') or {}
+        if f.get('id') != 'header_too_big' or target.get('kind') != 'tcp' or not target.get('port'):
+            continue
+        raw = ((f.get('routes') or [{}])[0].get('pass') or {}).get('raw') or ''
+        scheme = 'https' if raw.startswith('https://') else 'http'
+        if not raw.startswith(('http://', 'https://')):
+            continue
+        host = target.get('host') or '127.0.0.1'
+        host = '[%s]' % host if ':' in host else host
+        path = (_sample_paths(f) or ['/'])[0]
+        _add_unique(probes, {'url': '%s://%s:%d%s' % (scheme, host, target['port'], path), 'target': target.get('text')})
+    return probes
+
+
+def plan_buffers(findings, facts, measured=None, size=None, maximum='256k'):
+    """header_too_big: <module>_buffer_size sized from the measured header, and <module>_buffers when
+    nginx's rule "busy buffers (2 x buffer_size) < all buffers minus one" needs more of them."""
+    plan = _empty()
+    probes = header_probes(findings)
+    plan['probes'] = [{'url': p['url']} for p in probes]
+    plan['probe_targets'] = [p['target'] for p in probes]
+    measured = measured or {}
+    for f in findings:
+        if f.get('id') != 'header_too_big':
+            continue
+        fix = (f.get('fix') or {}).get('vars') or {}
+        directive = fix.get('directive') or 'proxy_buffer_size'
+        module = directive[:-len('_buffer_size')]
+        target = (f.get('target') or {}).get('text')
+        try:
+            if size:
+                wanted = parse_size(size)
+            elif measured.get(target):
+                wanted = buffer_size_for(measured[target], maximum=maximum)
+            else:
+                wanted = parse_size(fix.get('value') or '16k')
+        except PlanError as e:
+            plan['skipped'].append({'finding': _label(f), 'reason': str(e)})
+            continue
+        for route in _routes(f):
+            loc = _find_location(facts, route) or {}
+            buffers = loc.get('buffers') or {}
+            current = buffers.get('buffer_size') or {}
+            try:
+                current_size = parse_size(current.get('value')) if current.get('value') else 0
+            except PlanError:
+                current_size = 0
+            if current_size < wanted:
+                _add_unique(plan['changes'], _nginx_change(route, directive, [format_size(wanted)]))
+            count_size = ((buffers.get('buffers') or {}).get('value') or '8 4k').split()
+            try:
+                count, one = int(count_size[0]), parse_size(count_size[1])
+            except (ValueError, IndexError, PlanError):
+                count, one = 8, 4096
+            busy = 2 * max(wanted, one)
+            if (count - 1) * one < busy:
+                count = int(math.ceil(float(busy) / one)) + 1
+                _add_unique(plan['changes'], _nginx_change(route, '%s_buffers' % module, [str(count), format_size(one)]))
+            check = route_check(facts, route, f)
+            if check:
+                _add_unique(plan['verify'], check)
+    return plan
+
+
+def plan_targets(findings, facts):
+    """target_mismatch / protocol_mismatch: re-point the pass directive (or upstream member) to what listens."""
+    plan = _empty()
+    for f in findings:
+        if f.get('id') not in ('target_mismatch', 'protocol_mismatch'):
+            continue
+        fix = (f.get('fix') or {}).get('vars') or {}
+        old, new = fix.get('from'), fix.get('to')
+        if not old or not new or old == new:
+            plan['skipped'].append({'finding': _label(f), 'reason': 'the diagnosis found no live target to point to'})
+            continue
+        routes = _routes(f)
+        if not routes:
+            plan['skipped'].append({'finding': _label(f), 'reason': 'no pass directive to change'})
+        for route in routes:
+            member = route.get('upstream')
+            if member and member.get('member_file'):
+                address = member.get('member') or ''
+                replaced = address.replace(old, new, 1) if old in address else None
+                if not replaced:
+                    plan['skipped'].append({'finding': _label(f), 'reason': 'upstream %s member %s does not name %s' % (
+                        member.get('name'), address, old)})
+                    continue
+                up = ((facts or {}).get('upstreams') or {}).get(member['name']) or {}
+                params = next((m.get('args') or [] for m in up.get('servers') or [] if m.get('address') == address), [])[1:]
+                _add_unique(plan['changes'], {'kind': 'nginx', 'path': member.get('file') or member['member_file'], 'scope': 'upstream',
+                                              'upstream': member['name'], 'line': member.get('line'),
+                                              'directive': 'server', 'key': address, 'args': [replaced] + list(params)})
+            else:
+                p = route.get('pass') or {}
+                raw = p.get('raw') or ''
+                if old not in raw:
+                    plan['skipped'].append({'finding': _label(f), 'reason': '%s at %s:%s does not name %s' % (
+                        p.get('directive'), p.get('file'), p.get('line'), old)})
+                    continue
+                if p.get('file') != route['location'].get('file'):
+                    plan['skipped'].append({'finding': _label(f), 'reason': '%s is in another file than its location' % (
+                        p.get('directive'))})
+                    continue
+                new_raw = new if raw == old else raw.replace(old, new, 1)
+                _add_unique(plan['changes'], _nginx_change(route, p.get('directive'), [new_raw]))
+            check = route_check(facts, route, f)
+            if check:
+                _add_unique(plan['verify'], check)
+    return plan
+
+
+def size_max_children(available_bytes, child_bytes, current, floor=2, cap=64, reserve=0.2):
+    """pm.max_children that fits the memory the pool may use: (available minus a reserve) / one child.
+
+    available_bytes is what the host has available now, which already excludes the pool's running
+    children, so their memory is added back. At least the current value plus one (the pool was full),
+    at least floor, at most cap and never more than memory allows.
+    """
+    current = int(current or 0)
+    if not child_bytes or child_bytes <= 0 or available_bytes is None:
+        return {'value': min(max(current * 2, floor), cap), 'basis': 'no memory figures: doubled within floor and cap'}
+    usable = (available_bytes + child_bytes * current) * (1 - reserve)
+    fits = int(usable // child_bytes)
+    value = max(min(fits, cap), floor)
+    basis = '%d MiB usable / %.1f MiB per child = %d, floor %d, cap %d' % (
+        usable // 1048576, child_bytes / 1048576.0, fits, floor, cap)
+    if value <= current:
+        return {'value': current, 'basis': basis + ': memory allows no more than the current %d' % current}
+    return {'value': value, 'basis': basis}
+
+
+def _pool(checks, name, pool_file):
+    fpm = (checks or {}).get('php_fpm') or {}
+    pools = list(fpm.get('pools') or [])
+    for cfg in fpm.get('configs') or []:
+        pools.extend(cfg.get('pools') or [])
+    for p in pools:
+        if p.get('name') == name and (not pool_file or p.get('file') == pool_file):
+            return p
+    return None
+
+
+def plan_fpm(findings, facts, checks, listen_mode='0660', floor=2, cap=64, reserve=0.2, max_children=None):
+    """socket_permission: listen.owner/group/mode for the nginx worker user; pool_exhausted: pm.max_children."""
+    plan = _empty()
+    user = ((facts or {}).get('user') or {})
+    worker, group = user.get('name') or 'www-data', user.get('group') or user.get('name') or 'www-data'
+    for f in findings:
+        if f.get('id') not in ('socket_permission', 'pool_exhausted'):
+            continue
+        fix = (f.get('fix') or {}).get('vars') or {}
+        name, pool_file = fix.get('pool'), fix.get('pool_file')
+        if not name or not pool_file:
+            plan['skipped'].append({'finding': _label(f), 'reason': 'no PHP-FPM pool serves this socket'})
+            continue
+        pool = _pool(checks, name, pool_file) or {}
+        if f['id'] == 'socket_permission':
+            for key, val in (('listen.owner', worker), ('listen.group', group), ('listen.mode', listen_mode)):
+                _add_unique(plan['changes'], {'kind': 'fpm', 'path': pool_file, 'section': name, 'key': key, 'value': val})
+        else:
+            current = pool.get('max_children') or ((f.get('evidence') or {}).get('pool') or {}).get('max_children')
+            procs = ((f.get('evidence') or {}).get('processes')) or {}
+            child = (procs.get('rss_kb_avg') or 0) * 1024 or None
+            available_kb = (((checks or {}).get('resources') or {}).get('memory') or {}).get('available_kb')
+            available = available_kb * 1024 if available_kb is not None else None
+            if max_children:
+                sized = {'value': int(max_children), 'basis': 'set by the operator'}
+            else:
+                sized = size_max_children(available, child, current, floor=floor, cap=cap, reserve=reserve)
+            plan['notes'].append('pool %s: pm.max_children %s -> %s (%s)' % (name, current, sized['value'], sized['basis']))
+            if str(sized['value']) != str(current):
+                _add_unique(plan['changes'], {'kind': 'fpm', 'path': pool_file, 'section': name,
+                                              'key': 'pm.max_children', 'value': str(sized['value'])})
+                backlog = ((pool.get('settings') or {}).get('listen.backlog') or {}).get('value')
+                if backlog is not None and str(backlog) == '0':
+                    _add_unique(plan['changes'], {'kind': 'fpm', 'path': pool_file, 'section': name,
+                                                  'key': 'listen.backlog', 'value': '511'})
+        for route in _routes(f):
+            check = route_check(facts, route, f)
+            if check:
+                _add_unique(plan['verify'], check)
+    return plan
+
+
+def select(findings, include=None, exclude=None):
+    """Findings the operator wants remediated: include (ids) if given, minus exclude (ids)."""
+    out = []
+    for f in findings or []:
+        if include and f.get('id') not in include:
+            continue
+        if exclude and f.get('id') in exclude:
+            continue
+        out.append(f)
+    return out
+
+
+def triage(findings, include=None, exclude=None):
+    """Which role fixes what, and what is only reported: {'roles': {role: [findings]}, 'reported': [...]}."""
+    chosen = select(findings, include, exclude)
+    roles = dict((r, []) for r in ROLE_ORDER)
+    reported = []
+    for f in chosen:
+        role = next((r for r in ROLE_ORDER if f.get('id') in ROLE_FINDINGS[r]), None)
+        if role:
+            roles[role].append(f)
+        else:
+            reported.append({'id': f.get('id'), 'summary': f.get('summary'),
+                             'reason': NOT_FIXABLE_HERE.get(f.get('id'), 'no remediation for this cause')})
+    skipped = [{'id': f.get('id'), 'summary': f.get('summary'), 'reason': 'excluded'}
+               for f in findings or [] if f not in chosen]
+    return {'roles': roles, 'reported': reported, 'excluded': skipped}

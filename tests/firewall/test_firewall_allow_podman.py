@@ -1,0 +1,171 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, badgateway.nginx contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""badgateway.nginx.firewall_allow on a real host: a podman container of the test-host image.
+
+The backend container gets the lab's rules (nft ``inet labfw`` input ``tcp dport 7080 drop``,
+``iptables -A INPUT -p tcp --dport 7081 -j REJECT``) and python http.servers on both ports;
+a client container is the proxy that gets admitted; this machine (its address on the podman
+bridge) is the one that must stay out.  The tests run in file order on the same containers.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from podman_lab import Lab, connect_from, connect_host, run_module, skip_reason
+
+pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or '')
+
+
+@pytest.fixture(scope='module')
+def lab():
+    lab = Lab('fwallow')
+    try:
+        backend = lab.start('backend')
+        client = lab.start('client', net_admin=False)
+        lab.backend(backend)
+        lab.wait_python(client)
+        # netfilter-persistent's file exists: the iptables change must be persisted there
+        lab.sh(backend, 'mkdir -p /etc/iptables && iptables-save > /etc/iptables/rules.v4')
+        yield {'lab': lab, 'backend': backend, 'client': client, 'backend_ip': lab.ip(backend),
+               'client_ip': lab.ip(client)}
+    finally:
+        lab.close()
+
+
+def nft_table(lab):
+    return lab['lab'].sh(lab['backend'], 'nft -a list table inet labfw').stdout
+
+
+def ipt_input(lab):
+    return lab['lab'].sh(lab['backend'], 'iptables -S INPUT').stdout
+
+
+def test_blocked_before(lab):
+    assert connect_from(lab['client'], lab['backend_ip'], 7080) == 'timeout'
+    assert connect_from(lab['client'], lab['backend_ip'], 7081) == 'refused'
+
+
+def test_check_mode_changes_nothing(lab):
+    before_nft, before_ipt = nft_table(lab), ipt_input(lab)
+    res = run_module(lab['backend'], {'port': 7080, 'sources': [lab['client_ip']]}, check=True, diff=True)
+    assert res['changed'] is True and res['failed'] is False, res
+    assert res['added'][0]['rule'] == 'ip saddr %s tcp dport 7080 accept comment "badgateway.nginx"' % lab['client_ip']
+    assert res['open_after'] is None
+    assert '+  ip saddr %s tcp dport 7080 accept' % lab['client_ip'] in res['_diff_text']
+    assert '(planned)' in res['_diff_text']
+    assert nft_table(lab) == before_nft and ipt_input(lab) == before_ipt
+    assert connect_from(lab['client'], lab['backend_ip'], 7080) == 'timeout'
+
+
+def test_refuses_the_world(lab):
+    for bad in (['0.0.0.0/0'], ['::/0'], ['backend.example'], ['10.0.0.5/8'], []):
+        res = run_module(lab['backend'], {'port': 7080, 'sources': bad})
+        assert res['failed'] is True, (bad, res)
+        assert res['changed'] is False
+    res = run_module(lab['backend'], {'port': 7080, 'sources': [lab['client_ip']], 'comment': 'x"; flush ruleset'})
+    assert res['failed'] is True and 'comment' in res['msg']
+    assert 'badgateway' not in nft_table(lab)
+
+
+def test_allow_nftables_drop(lab):
+    res = run_module(lab['backend'], {'port': 7080, 'sources': [lab['client_ip']]}, diff=True)
+    assert res['changed'] is True and res['failed'] is False, res
+    assert res['backend'] == 'nftables'
+    assert res['blocking'][0]['text'] == 'nftables inet labfw input: tcp dport 7080 drop'
+    assert res['open_after'] is True
+    # the chain is not in /etc/nftables.conf (runtime-only, like the lab's own rule): not persisted
+    assert res['persisted'] == [] and 'runtime-only' in ' '.join(res['persist_notes'])
+    listing = nft_table(lab)
+    ours = 'ip saddr %s tcp dport 7080 accept comment "badgateway.nginx"' % lab['client_ip']
+    assert listing.index(ours) < listing.index('tcp dport 7080 drop'), listing
+    assert connect_from(lab['client'], lab['backend_ip'], 7080) == 'ok'
+    assert connect_host(lab['backend_ip'], 7080) == 'timeout'  # only the client was admitted
+    assert connect_from(lab['client'], lab['backend_ip'], 7081) == 'refused'  # the other port untouched
+
+
+def test_allow_iptables_reject_and_persist(lab):
+    before = lab['lab'].sh(lab['backend'], 'cat /etc/iptables/rules.v4').stdout
+    res = run_module(lab['backend'], {'port': 7081, 'sources': [lab['client_ip']]})
+    assert res['changed'] is True and res['failed'] is False, res
+    assert res['backend'] == 'iptables-nft'
+    assert res['open_after'] is True
+    rules = ipt_input(lab).splitlines()
+    ours = [i for i, r in enumerate(rules) if '--comment' in r and lab['client_ip'] in r]
+    reject = [i for i, r in enumerate(rules) if '-j REJECT' in r]
+    assert len(ours) == 1 and ours[0] < reject[0], rules
+    assert connect_from(lab['client'], lab['backend_ip'], 7081) == 'ok'
+    assert connect_host(lab['backend_ip'], 7081) == 'refused'
+    # persisted the netfilter-persistent way, with a byte-for-byte root-only backup
+    assert res['persisted'] == ['/etc/iptables/rules.v4']
+    saved = lab['lab'].sh(lab['backend'], 'cat /etc/iptables/rules.v4').stdout
+    assert '-A INPUT -s %s/32 -p tcp -m tcp --dport 7081' % lab['client_ip'] in saved
+    backup = res['backups'][0]
+    assert backup['path'] == '/etc/iptables/rules.v4' and backup['created'] is False
+    assert lab['lab'].sh(lab['backend'], 'cat %s' % backup['backup']).stdout == before
+    assert lab['lab'].sh(lab['backend'], 'stat -c %a ' + backup['backup']).stdout.strip() == '600'
+
+
+def test_idempotent(lab):
+    for port in (7080, 7081):
+        res = run_module(lab['backend'], {'port': port, 'sources': [lab['client_ip']]})
+        assert res['changed'] is False and res['already_open'] is True, res
+        assert res['failed'] is False
+
+
+def test_absent_removes_only_ours(lab):
+    res = run_module(lab['backend'], {'port': 7080, 'sources': [lab['client_ip']], 'state': 'absent'}, diff=True)
+    assert res['changed'] is True and len(res['removed']) == 1, res
+    assert 'badgateway' not in nft_table(lab) and 'tcp dport 7080 drop' in nft_table(lab)
+    assert connect_from(lab['client'], lab['backend_ip'], 7080) == 'timeout'
+    assert connect_from(lab['client'], lab['backend_ip'], 7081) == 'ok'  # the 7081 rule stays
+    res = run_module(lab['backend'], {'port': 7081, 'state': 'absent'})
+    assert res['changed'] is True and res['removed'][0]['backend'] == 'iptables-nft', res
+    assert 'comment' not in ipt_input(lab)
+    assert '--comment' not in lab['lab'].sh(lab['backend'], 'cat /etc/iptables/rules.v4').stdout
+    assert connect_from(lab['client'], lab['backend_ip'], 7081) == 'refused'
+    res = run_module(lab['backend'], {'port': 7081, 'state': 'absent'})
+    assert res['changed'] is False
+
+
+def test_backend_restricted_refuses_before_changing(lab):
+    # nothing of nftables blocks 7081 (iptables does): backend=nftables must not touch anything
+    res = run_module(lab['backend'], {'port': 7081, 'sources': [lab['client_ip']], 'backend': 'nftables'})
+    assert res['failed'] is True and 'does not change' in res['msg'], res
+    assert 'comment' not in ipt_input(lab)
+
+
+def test_nftables_persisted_survives_reload(lab):
+    """The chain in /etc/nftables.conf: drop-in + include, checked by a reload as at boot."""
+    sh = lab['lab'].sh
+    backend = lab['backend']
+    sh(backend, 'cp -p /etc/nftables.conf /tmp/nftables.conf.orig && cat /tmp/labfw.nft >> /etc/nftables.conf && '
+                'nft -f /etc/nftables.conf && iptables-restore < /etc/iptables/rules.v4')
+    conf_before = sh(backend, 'cat /etc/nftables.conf').stdout
+    assert connect_from(lab['client'], lab['backend_ip'], 7080) == 'timeout'
+    res = run_module(lab['backend'], {'port': 7080, 'sources': [lab['client_ip']]})
+    assert res['changed'] is True and res['failed'] is False, res
+    assert res['persisted'] == ['/etc/nftables.d/badgateway-nginx.nft', '/etc/nftables.conf']
+    conf_after = sh(backend, 'cat /etc/nftables.conf').stdout
+    assert conf_after.startswith(conf_before)
+    assert conf_after[len(conf_before):].endswith('include "/etc/nftables.d/badgateway-nginx.nft"\n')
+    entry = [b for b in res['backups'] if b['path'] == '/etc/nftables.conf'][0]
+    assert entry['mode'] == '0755'
+    assert sh(backend, 'cat %s' % entry['backup']).stdout == conf_before
+    assert sh(backend, 'stat -c %a ' + entry['backup']).stdout.strip() == '600'
+    # what nftables.service does at boot (flush ruleset + load), and netfilter-persistent
+    sh(backend, 'nft -f /etc/nftables.conf && iptables-restore < /etc/iptables/rules.v4')
+    assert 'ip saddr %s tcp dport 7080 accept' % lab['client_ip'] in nft_table(lab)
+    assert connect_from(lab['client'], lab['backend_ip'], 7080) == 'ok'
+    assert connect_host(lab['backend_ip'], 7080) == 'timeout'
+    res = run_module(lab['backend'], {'port': 7080, 'sources': [lab['client_ip']]})
+    assert res['changed'] is False
+    # absent: runtime and the drop-in (which stays, empty, so that the include still loads)
+    res = run_module(lab['backend'], {'port': 7080, 'state': 'absent'})
+    assert res['changed'] is True and '/etc/nftables.d/badgateway-nginx.nft' in res['persisted'], res
+    sh(backend, 'nft -f /etc/nftables.conf')
+    assert 'badgateway' not in nft_table(lab)
+    assert connect_from(lab['client'], lab['backend_ip'], 7080) == 'timeout'
