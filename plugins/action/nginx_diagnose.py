@@ -35,6 +35,7 @@ ARGUMENT_SPEC = dict(
     urls=dict(type='list', elements='dict', default=[], options=dict(
         url=dict(type='str', required=True), host=dict(type='str'))),
     timeout=dict(type='float', default=3),
+    journal_dir=dict(type='path', default='/var/lib/badgateway-nginx'),
     peers=dict(type='dict', default={}),
 )
 NOT_FILES = ('stderr', '/dev/stderr', '/dev/null')
@@ -97,7 +98,7 @@ class ActionModule(ActionBase):
         if group:
             probe_args['nginx_group'] = group
         for key in ('log_lines', 'log_since', 'redact_query', 'redact_client', 'php_fpm', 'firewall', 'resources',
-                    'timeout'):
+                    'timeout', 'journal_dir'):
             probe_args[key] = args[key]
         probe_result = self._execute_module(module_name='badgateway.nginx.nginx_probe', module_args=probe_args,
                                             task_vars=task_vars)

@@ -29,7 +29,7 @@ options:
     description: Which remediation to plan.
     type: str
     required: true
-    choices: [proxy_timeouts, proxy_buffers, upstream_target, php_fpm_pool]
+    choices: [proxy_timeouts, proxy_buffers, upstream_target, php_fpm_pool, proxy_headers]
   facts:
     description: C(ansible_facts.nginx) of the host.
     type: dict
@@ -40,11 +40,19 @@ options:
   options:
     description:
       - Options of the planner, by kind.
-      - C(proxy_timeouts) takes C(value) and C(maximum); C(proxy_buffers) C(measured) (target text to
+      - C(proxy_timeouts) takes C(value), C(maximum) and C(also) (other kinds to set at the same place, such as
+        C(connect=10s) and C(send=60s)); C(proxy_buffers) C(measured) (target text to
         header bytes) or C(probe_targets) with C(probe_results) (the plan's C(probe_targets) and the
         C(checks.http) of M(badgateway.nginx.nginx_probe) run with the plan's C(probes)), C(size) and C(maximum);
         C(php_fpm_pool) C(listen_mode), C(floor), C(cap), C(reserve)
-        and C(max_children).
+        and C(max_children); C(proxy_headers) C(locations) and C(websocket) (selectors with C(server_name),
+        C(listen), C(location), or C(file) and C(line); the findings are not used), C(headers), C(http_version)
+        and C(map_file).
+      - Any kind takes C(shifts), C({facts, files}) with C(files) the C(shifts) of earlier
+        M(badgateway.nginx.nginx_change) runs (path to moves) and C(facts) the C(gathered.id) of the facts they
+        were planned from, so that line numbers of those facts point at the same blocks after the changes
+        (role M(badgateway.nginx.nginx_transaction) keeps them in C(nginx_transaction_shifts)); moves recorded
+        against other facts are ignored.
     type: dict
 '''
 
@@ -81,16 +89,29 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_edit import shift_line
 from ansible_collections.badgateway.nginx.plugins.plugin_utils.nginx_remedy import (
-    PlanError, plan_buffers, plan_fpm, plan_targets, plan_timeouts)
+    PlanError, plan_buffers, plan_fpm, plan_headers, plan_targets, plan_timeouts)
 
 
 def remediation_plan(findings, kind, facts, checks=None, options=None):
     options = dict(options or {})
+    plan = _plan(findings, kind, facts, checks, options)
+    recorded = options.get('shifts') or {}
+    # moves recorded against these very facts only (facts gathered after the changes already have the new lines)
+    same = recorded.get('facts') and recorded.get('facts') == ((facts or {}).get('gathered') or {}).get('id')
+    shifts = recorded.get('files') or {} if same else {}
+    for change in plan['changes']:
+        if change.get('line') is not None and shifts.get(change.get('path')):
+            change['line'] = shift_line(int(change['line']), shifts[change['path']])
+    return plan
+
+
+def _plan(findings, kind, facts, checks, options):
     try:
         if kind == 'proxy_timeouts':
             return plan_timeouts(findings or [], facts, value=options.get('value') or None,
-                                 maximum=options.get('maximum') or '300s')
+                                 maximum=options.get('maximum') or '300s', also=options.get('also') or None)
         if kind == 'proxy_buffers':
             measured = options.get('measured') or {}
             if options.get('probe_targets') and options.get('probe_results'):
@@ -104,6 +125,10 @@ def remediation_plan(findings, kind, facts, checks=None, options=None):
             return plan_fpm(findings or [], facts, checks, listen_mode=options.get('listen_mode') or '0660',
                             floor=int(options.get('floor') or 2), cap=int(options.get('cap') or 64),
                             reserve=float(options.get('reserve', 0.2)), max_children=options.get('max_children') or None)
+        if kind == 'proxy_headers':
+            return plan_headers(facts, locations=options.get('locations') or None, websocket=options.get('websocket') or None,
+                                headers=options.get('headers') or None, http_version=options.get('http_version', '1.1'),
+                                map_file=options.get('map_file') or None)
     except (PlanError, TypeError, ValueError, KeyError) as e:
         raise AnsibleFilterError('remediation_plan(%s): %s' % (kind, e))
     raise AnsibleFilterError('remediation_plan: unknown kind %r' % (kind,))

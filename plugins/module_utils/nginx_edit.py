@@ -434,6 +434,18 @@ def rest_of_line_free(text, offset):
     return None
 
 
+def _tabs_for_spaces(lines, indent):
+    """A block's own four-space indentation as tabs when the file indents with tabs."""
+    if '\t' not in indent:
+        return lines
+    out = []
+    for ln in lines:
+        stripped = ln.lstrip(' ')
+        lead = len(ln) - len(stripped)
+        out.append('\t' * (lead // 4) + ' ' * (lead % 4) + stripped)
+    return out
+
+
 def insert_text(text, block, new, where, eol_default):
     """Insert statement text new into block; return (new_text, offset of new)."""
     indent = child_indent(text, block)
@@ -442,7 +454,7 @@ def insert_text(text, block, new, where, eol_default):
     else:
         anchor = block.children[-1].end
     if anchor is None:  # top of the file
-        lines = new.split('\n')
+        lines = _tabs_for_spaces(new.split('\n'), indent)
         body = eol_default.join([lines[0]] + [indent + ln if ln else ln for ln in lines[1:]])
         return body + eol_default + text, 0
     nl = rest_of_line_free(text, anchor)
@@ -450,7 +462,7 @@ def insert_text(text, block, new, where, eol_default):
         body = ' ' + new
         return text[:anchor] + body + text[anchor:], anchor + 1
     eol = '\r\n' if nl > 0 and text[nl - 1] == '\r' else '\n'
-    lines = new.split('\n')
+    lines = _tabs_for_spaces(new.split('\n'), indent)
     body = eol.join(indent + ln if ln else ln for ln in lines) + eol
     pos = nl + 1
     return text[:pos] + body + text[pos:], pos + len(indent)
@@ -599,3 +611,26 @@ def atomic_write(path, data, st):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+# --- line numbers after earlier edits ------------------------------------------
+
+def record_shift(action, line, before, after):
+    """[line, delta, inserted] when an edit moved the lines after it, else None.
+
+    line is what plan_edit returned (the new line of an added statement, the old
+    line of a removed or replaced one)."""
+    delta = after.count(b'\n') - before.count(b'\n')
+    if not delta or line is None:
+        return None
+    return [int(line), delta, action == 'added']
+
+
+def shift_line(line, shifts):
+    """Where a line of the file as it was is, after the edits recorded by record_shift (in order)."""
+    for pos, delta, inserted in shifts or []:
+        if line is None:
+            break
+        if (inserted and line >= pos) or (not inserted and line > pos):
+            line += delta
+    return line

@@ -54,6 +54,8 @@ from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_edit import
     from_text,
     parse as parse_nginx,
     plan_edit,
+    record_shift,
+    shift_line,
 )
 from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_logs import (
     classify_error_line,
@@ -998,14 +1000,15 @@ class Transaction(object):
                 if not os.path.isfile(real):
                     raise TxnError('changes[%d]: %s does not exist or is not a regular file' % (n, path))
                 snap = snapshot(real)
-                files[real] = {'snap': snap, 'after': snap['data'], 'kinds': set(), 'shown': path}
+                files[real] = {'snap': snap, 'after': snap['data'], 'kinds': set(), 'shown': path, 'shifts': []}
                 order.append(real)
             entry = files[real]
             try:
                 if kind == 'nginx':
                     spec = dict((k, ch.get(k)) for k in NGINX_KEYS if k != 'path')
                     if spec.get('line') is not None:
-                        spec['line'] = int(spec['line'])
+                        # lines are those of the file before this transaction: follow earlier edits' moves
+                        spec['line'] = shift_line(int(spec['line']), entry['shifts'])
                     if spec.get('args') is not None and not isinstance(spec['args'], list):
                         raise TxnError('args must be a list')
                     plan = plan_edit(entry['after'], spec, path)
@@ -1026,6 +1029,9 @@ class Transaction(object):
             action = plan['action'] if plan['after'] != entry['after'] else 'none'
             if action != 'none':
                 entry['kinds'].add(kind)
+                shift = record_shift(action, plan['line'], entry['after'], plan['after'])
+                if shift:
+                    entry['shifts'].append(shift)
             entry['after'] = plan['after']
             changes.append({'kind': kind, 'path': path, 'what': what, 'action': action, 'line': plan['line']})
         return files, order, changes
@@ -1063,6 +1069,8 @@ class Transaction(object):
         changed = [p for p in order if files[p]['after'] != files[p]['snap']['data']]
         self.result['changes'] = [{'kind': c['kind'], 'path': c['path'], 'what': c['what'], 'action': c['action'],
                                    'line': c['line']} for c in changes]
+        # how the lines of each changed file moved, for callers that planned more changes on the old lines
+        self.result['shifts'] = dict((files[p]['shown'], files[p]['shifts']) for p in order if files[p]['shifts'])
         self.steps.append({'name': 'plan', 'ok': True, 'seconds': 0,
                            'detail': '%d change(s), %d file(s) to write' % (len(changes), len(changed))})
         if not changed:

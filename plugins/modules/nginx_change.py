@@ -36,7 +36,8 @@ author:
 options:
   changes:
     description:
-      - The edits, applied in this order. Several edits of one file are applied one after the other.
+      - The edits, applied in this order. Several edits of one file are applied one after the other; the C(line) of
+        each is a line of the file as it was before the run (an earlier edit that adds or removes lines is followed).
       - Required unless O(recover_only=true).
       - An edit with a key its O(changes[].kind) does not know fails the task.
     type: list
@@ -285,6 +286,13 @@ changes:
     line:
       description: Line of the edit (in the new file when added, in the old one when removed), or null.
       type: int
+shifts:
+  description:
+    - How the lines of each changed file moved, per file as given, a list of C([line, delta, inserted]) in the
+      order of the edits. A C(line) of a later edit in this run is taken as a line of the file before the run and
+      follows these moves; callers that planned more changes from facts gathered before this run use them too.
+  returned: when the changes were planned
+  type: dict
 steps:
   description: Every step run, in order.
   returned: always

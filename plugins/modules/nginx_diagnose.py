@@ -84,6 +84,12 @@ options:
     description: Seconds a connect probe or an HTTP check may take.
     type: float
     default: 3
+  journal_dir:
+    description:
+      - The journal directory of M(badgateway.nginx.nginx_change) on the host. Log lines written before the
+        last change committed there are not read (they predate the configuration that is there now).
+    type: path
+    default: /var/lib/badgateway-nginx
   peers:
     description:
       - Checks of other diagnosed hosts, by inventory name (their C(nginx_diagnosis.checks)), so that a

@@ -129,6 +129,11 @@ ansible_facts:
           description: nginx version.
           type: str
           sample: 1.22.1
+        gathered:
+          description:
+            - When these facts were gathered (C(at), epoch) and an C(id) of this gathering; the remediation
+              roles use it to know whether the line numbers here predate a change they made.
+          type: dict
         binary:
           description: Path of the nginx binary used.
           type: str

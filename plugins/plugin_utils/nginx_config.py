@@ -20,6 +20,8 @@ __metaclass__ = type
 
 import gc
 import re
+import time
+import uuid
 
 try:
     from crossplane.errors import NgxParserSyntaxError
@@ -528,6 +530,8 @@ class FactsBuilder:
         paths = build.get('paths', {})
         facts = {
             'version': build.get('version'),
+            # identifies this gathering: line moves recorded by later changes apply to these facts only
+            'gathered': {'at': round(time.time(), 3), 'id': uuid.uuid4().hex[:12]},
             'binary': self.raw.get('binary'),
             'build': {k: build.get(k) for k in ('product', 'built_with', 'configure_arguments', 'modules')},
             'prefix': prefix,

@@ -161,10 +161,17 @@ def _label(finding):
     return '%s %s' % (finding.get('id'), target) if target else finding.get('id')
 
 
-def plan_timeouts(findings, facts, value=None, maximum='300s'):
-    """upstream_timeout: the module's read timeout at each failing location (the narrowest scope)."""
+def plan_timeouts(findings, facts, value=None, maximum='300s', also=None):
+    """upstream_timeout: the module's read timeout at each failing location (the narrowest scope), and the
+    other kinds given in also ({'connect': '10s', 'send': '60s'}) for the same module at the same place."""
     plan = _empty()
     cap = parse_seconds(maximum)
+    also = dict(also or {})
+    for kind, val in also.items():
+        if kind not in ('connect', 'send', 'read'):
+            raise PlanError('timeouts: %r is not one of connect, send, read' % kind)
+        if parse_seconds(val) > cap:
+            raise PlanError('timeouts: %s %s is more than the maximum %s' % (kind, val, maximum))
     for f in findings:
         if f.get('id') != 'upstream_timeout':
             continue
@@ -181,8 +188,12 @@ def plan_timeouts(findings, facts, value=None, maximum='300s'):
         routes = _routes(f)
         if not routes:
             plan['skipped'].append({'finding': _label(f), 'reason': 'no location to change'})
+        module = directive[:-len('_read_timeout')] if directive.endswith('_read_timeout') else None
         for route in routes:
             _add_unique(plan['changes'], _nginx_change(route, directive, [wanted]))
+            for kind, val in sorted(also.items()):
+                if module and '%s_%s_timeout' % (module, kind) != directive:
+                    _add_unique(plan['changes'], _nginx_change(route, '%s_%s_timeout' % (module, kind), [val]))
             check = route_check(facts, route, f)
             if check:
                 _add_unique(plan['verify'], check)
@@ -414,3 +425,103 @@ def triage(findings, include=None, exclude=None):
     skipped = [{'id': f.get('id'), 'summary': f.get('summary'), 'reason': 'excluded'}
                for f in findings or [] if f not in chosen]
     return {'roles': roles, 'reported': reported, 'excluded': skipped}
+
+
+# --- proxy headers ------------------------------------------------------------------
+
+DEFAULT_HEADERS = (('Host', '$host'), ('X-Real-IP', '$remote_addr'),
+                   ('X-Forwarded-For', '$proxy_add_x_forwarded_for'), ('X-Forwarded-Proto', '$scheme'))
+WEBSOCKET_HEADERS = (('Upgrade', '$http_upgrade'), ('Connection', '$connection_upgrade'))
+WEBSOCKET_MAP = "map $http_upgrade $connection_upgrade {\n    default upgrade;\n    '' close;\n}"
+REDACTED_VALUE = '********'
+
+
+def _selected(server, loc, selectors):
+    """Whether a location matches one of the selectors ({server_name, listen, location, file, line})."""
+    if not selectors:
+        return True
+    for sel in selectors:
+        if sel.get('file') and sel.get('line'):
+            if loc.get('file') == sel['file'] and loc.get('line') == int(sel['line']):
+                return True
+            continue
+        if sel.get('server_name') and sel['server_name'].lower() not in [n.lower() for n in server.get('server_name') or []]:
+            continue
+        if sel.get('listen') and not any(str(x.get('port')) == str(sel['listen']).rsplit(':', 1)[-1]
+                                         for x in server.get('listen') or []):
+            continue
+        if sel.get('location') and _loc_arg(loc) != sel['location'] and loc.get('match') != sel['location']:
+            continue
+        return True
+    return False
+
+
+def plan_headers(facts, locations=None, websocket=None, headers=None, http_version='1.1', map_file=None):
+    """proxy_set_header Host / X-Real-IP / X-Forwarded-For / X-Forwarded-Proto and proxy_http_version 1.1 on
+    the selected proxy_pass locations, Upgrade / Connection and the $connection_upgrade map for WebSocket
+    routes. nginx's proxy_set_header is all or nothing: a location that sets one inherits none, so a location
+    that inherits its headers gets them copied along with the missing ones (or, when an inherited value is
+    redacted in the facts, the missing ones go where the inherited ones are set). Values already set
+    differently are left alone and noted."""
+    plan = _empty()
+    wanted_base = list(headers.items()) if isinstance(headers, dict) else list(headers or DEFAULT_HEADERS)
+    need_map = False
+    for server in (facts or {}).get('servers') or []:
+        for loc in server.get('locations') or []:
+            p = loc.get('pass') or {}
+            if p.get('module') != 'proxy' or not _selected(server, loc, locations):
+                continue
+            is_ws = _selected(server, loc, websocket) if websocket else False
+            wanted = wanted_base + (list(WEBSOCKET_HEADERS) if is_ws else [])
+            eff = loc.get('headers') or {}
+            have = dict((k.lower(), (k, v.get('value'))) for k, v in (eff.get('set') or {}).items()) \
+                if not eff.get('default') else {}
+            missing = [(k, v) for k, v in wanted if k.lower() not in have]
+            for k, v in wanted:
+                if k.lower() in have and have[k.lower()][1] != v and have[k.lower()][1] != REDACTED_VALUE:
+                    plan['notes'].append('%s:%s: %s is %s, left as it is (wanted %s)' % (
+                        loc.get('file'), loc.get('line'), k, have[k.lower()][1], v))
+            route = {'server': {'name': (server.get('server_name') or [''])[0], 'file': server.get('file'),
+                                'line': server.get('line')},
+                     'location': {'match': loc.get('match'), 'modifier': loc.get('modifier'), 'file': loc.get('file'),
+                                  'line': loc.get('line')}}
+            changes = []
+            if missing:
+                scope = eff.get('scope')
+                if eff.get('default') or scope == 'location':
+                    add = missing
+                    target = route
+                elif any(v == REDACTED_VALUE for _k, v in have.values()):
+                    add, target = missing, None
+                    plan['notes'].append('%s:%s: inherited headers have secret values; missing ones added where they '
+                                         'are set (%s %s:%s)' % (loc.get('file'), loc.get('line'), scope,
+                                                                 eff.get('file'), eff.get('line')))
+                else:
+                    add = [have[k.lower()] for k in (eff.get('set') or {})] + missing
+                    target = route
+                for k, v in add:
+                    if target is not None:
+                        changes.append(_nginx_change(target, 'proxy_set_header', [k, v]))
+                    elif scope == 'server':
+                        changes.append({'kind': 'nginx', 'path': server['file'], 'scope': 'server', 'line': server['line'],
+                                        'directive': 'proxy_set_header', 'args': [k, v]})
+                    else:
+                        changes.append({'kind': 'nginx', 'path': eff.get('file'), 'scope': 'http',
+                                        'directive': 'proxy_set_header', 'args': [k, v]})
+            version = (loc.get('http_version') or {}).get('value')
+            if http_version and version != http_version:
+                changes.append(_nginx_change(route, 'proxy_http_version', [http_version]))
+            if is_ws:
+                need_map = True
+            for c in changes:
+                _add_unique(plan['changes'], c)
+            if changes:
+                check = route_check(facts, route)
+                if check:
+                    _add_unique(plan['verify'], check)
+    if need_map:
+        path = map_file or (facts or {}).get('config')
+        if not path:
+            raise PlanError('no file for the $connection_upgrade map: set map_file')
+        plan['changes'].insert(0, {'kind': 'nginx', 'path': path, 'scope': 'http', 'block': WEBSOCKET_MAP})
+    return plan

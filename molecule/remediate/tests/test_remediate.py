@@ -77,6 +77,16 @@ def test_every_fixed_route_answers_200(port, path):
     assert status(PROXY, 'http://127.0.0.1:%d%s' % (port, path)) == '200'
 
 
+def test_the_websocket_route_upgrades_with_the_inherited_headers_kept():
+    assert PROXY.file('/root/before/ws-status').content_string.strip() == '400'
+    out = PROXY.check_output(
+        "curl -s -o /dev/null -D - --max-time 3 -H 'Connection: Upgrade' -H 'Upgrade: websocket' "
+        "-H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' -H 'Sec-WebSocket-Version: 13' http://127.0.0.1:8014/ws/ || true")
+    assert out.splitlines()[0].split()[1] == '101', out
+    assert 'sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=' in out.lower()
+    assert 'x-seen-real-ip: 127.0.0.1' in out.lower()
+
+
 def test_the_pool_takes_twelve_concurrent_requests():
     out = PROXY.check_output(
         "for i in $(seq 1 12); do curl -s -o /dev/null -w '%{http_code}\\n' --max-time 15 "
@@ -102,8 +112,19 @@ def test_the_config_is_valid_and_the_diff_is_minimal():
                      '        proxy_read_timeout 60s;',
                      '        proxy_buffer_size 64k;',
                      '        proxy_buffers 33 4k;',
-                     '        proxy_pass https://127.0.0.1:9443;'], added
-    assert changes(PROXY, '/etc/nginx/nginx.conf') == ([], [])
+                     '        proxy_pass https://127.0.0.1:9443;',
+                     # proxy_headers on the WebSocket route: the server-level Host and X-Real-IP copied in
+                     # (setting any proxy_set_header in a location drops every inherited one)
+                     '        proxy_set_header Host $host;',
+                     '        proxy_set_header X-Real-IP $remote_addr;',
+                     '        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+                     '        proxy_set_header X-Forwarded-Proto $scheme;',
+                     '        proxy_set_header Upgrade $http_upgrade;',
+                     '        proxy_set_header Connection $connection_upgrade;',
+                     '        proxy_http_version 1.1;'], added
+    # Debian's nginx.conf indents with tabs: so does the map
+    assert changes(PROXY, '/etc/nginx/nginx.conf') == ([], [
+        '\tmap $http_upgrade $connection_upgrade {', '\t\tdefault upgrade;', "\t\t'' close;", '\t}'])
     site = PROXY.file(SITE)
     assert (site.user, site.group, site.mode) == ('root', 'root', 0o644)
 

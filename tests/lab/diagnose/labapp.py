@@ -8,9 +8,13 @@
 MODE: ok (200 "labapp PORT ok"), slow (answers after LABAPP_DELAY seconds, default 5),
 close (reads the request, then closes the connection without answering),
 bigheader (a 32 KiB response header), cdn502 (a CDN edge answering
-502 Bad Gateway with "Server: cloudflare"). Standard library only.
+502 Bad Gateway with "Server: cloudflare"), websocket (answers a WebSocket handshake, HTTP/1.1
+with Upgrade: websocket and Connection: upgrade, with 101 and the X-Real-IP it was sent, anything
+else with 400). Standard library only.
 """
 
+import base64
+import hashlib
 import http.server
 import os
 import socket
@@ -34,6 +38,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header('Content-Length', str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+            return
+        if self.mode == 'websocket':
+            upgrade = (self.headers.get('Upgrade') or '').lower() == 'websocket'
+            connection = 'upgrade' in (self.headers.get('Connection') or '').lower()
+            if not (upgrade and connection and self.request_version == 'HTTP/1.1'):
+                body = b'not a websocket handshake\n'
+                self.send_response(400)
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            key = (self.headers.get('Sec-WebSocket-Key') or '').encode()
+            accept = base64.b64encode(hashlib.sha1(key + b'258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest()).decode()
+            self.send_response(101)
+            self.send_header('Upgrade', 'websocket')
+            self.send_header('Connection', 'Upgrade')
+            self.send_header('Sec-WebSocket-Accept', accept)
+            self.send_header('X-Seen-Real-IP', self.headers.get('X-Real-IP') or '-')
+            self.end_headers()
+            self.close_connection = True
             return
         if self.mode == 'close':
             self.close_connection = True

@@ -251,7 +251,7 @@ def test_map_block_insert_idempotent_replace_remove():
     assert r['after'] == MAIN.replace(
         b'\tinclude /etc/nginx/conf.d/*.conf;\n',
         b"\tinclude /etc/nginx/conf.d/*.conf;\n\tmap $http_upgrade $connection_upgrade {\n"
-        b"\t    default upgrade;\n\t    '' close;\n\t}\n")
+        b"\t\tdefault upgrade;\n\t\t'' close;\n\t}\n")
     again(r, block=block)
     # the same content written differently is no change
     r2 = apply(r['after'], block="map $http_upgrade $connection_upgrade { default upgrade; '' close; }")
@@ -418,3 +418,12 @@ def test_removing_any_directive_keeps_the_rest(data):
             assert out.startswith(text[:c.start - len(ne.indent_of(text, c.start) or '')])
             assert out.endswith(text[c.end:].split('\n', 1)[-1] if '\n' in text[c.end:] else '')
     assert count > 5
+
+
+def test_a_block_follows_the_tab_indentation_of_the_file():
+    data = b'http {\n\tinclude mime.types;\n}\n'
+    spec = {'scope': 'http', 'block': "map $http_upgrade $connection_upgrade {\n    default upgrade;\n    '' close;\n}"}
+    r = ne.plan_edit(data, spec)
+    assert r['after'] == (b"http {\n\tinclude mime.types;\n\tmap $http_upgrade $connection_upgrade {\n\t\tdefault upgrade;\n"
+                          b"\t\t'' close;\n\t}\n}\n")
+    assert ne.plan_edit(r['after'], spec)['action'] == 'none'

@@ -13,7 +13,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_edit import EditError, plan_edit
+from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_edit import EditError, plan_edit, record_shift, shift_line
 from ansible_collections.badgateway.nginx.plugins.plugin_utils.nginx_config import build_facts
 from ansible_collections.badgateway.nginx.plugins.plugin_utils import nginx_remedy as rx
 
@@ -120,6 +120,11 @@ def test_timeout_in_the_failing_location_only_and_a_check_from_the_sample_reques
     assert plan['verify'] == [{'url': 'http://127.0.0.1:8007/reports/q3', 'host': 'slow.example.com:8007'}]
     assert changed_lines(CONF, apply(plan)) == (['        proxy_read_timeout 1s;   # too short'],
                                                 ['        proxy_read_timeout 60s;   # too short'])
+    both = rx.plan_timeouts([fd], f, also={'connect': '10s', 'send': '60s'})
+    assert [(c['directive'], c['args']) for c in both['changes']] == [
+        ('proxy_read_timeout', ['60s']), ('proxy_connect_timeout', ['10s']), ('proxy_send_timeout', ['60s'])]
+    with pytest.raises(rx.PlanError):
+        rx.plan_timeouts([fd], f, also={'keepalive': '10s'})
     capped = rx.plan_timeouts([fd], f, value='900s', maximum='300s')
     assert capped['changes'][0]['args'] == ['300s'] and capped['notes'] == ['upstream_timeout 127.0.0.1:9004: 900s capped at 300s']
 
@@ -218,3 +223,108 @@ def test_triage_in_the_safe_order_and_what_is_only_reported():
     assert [r['id'] for r in t['excluded']] == ['firewall_block']
     only = rx.triage(fs, include=['upstream_down'])
     assert only['roles']['backend_service'] and not only['roles']['php_fpm_pool'] and not only['reported']
+
+
+HEADERS_CONF = '''server {
+    listen 8014;
+    server_name ws.example.com;
+    proxy_set_header Host $host;
+    proxy_set_header X-Real-IP $remote_addr;
+
+    location /ws/ {
+        proxy_pass http://127.0.0.1:9007;
+    }
+
+    location /api/ {
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header Host $http_host;
+        proxy_http_version 1.1;
+        proxy_pass http://127.0.0.1:9002;
+    }
+
+    location /secret/ {
+        proxy_pass http://127.0.0.1:9002;
+    }
+}
+'''
+
+
+def headers_facts(conf=HEADERS_CONF):
+    return build_facts({'files': [{'path': '/etc/nginx/nginx.conf', 'content': MAIN}, {'path': SITE, 'content': conf}],
+                        'config': '/etc/nginx/nginx.conf', 'conf_prefix': '/etc/nginx/', 'valid': True,
+                        'validation': {'errors': [], 'warnings': []}})
+
+
+def apply_all(plan, files):
+    """Apply a plan's changes in order, as nginx_change does (lines follow the earlier edits' moves)."""
+    files = dict((k, v.encode()) for k, v in files.items())
+    shifts = dict((k, []) for k in files)
+    for c in plan['changes']:
+        spec = dict((k, v) for k, v in c.items() if k not in ('kind', 'path'))
+        if spec.get('line'):
+            spec['line'] = shift_line(spec['line'], shifts[c['path']])
+        r = plan_edit(files[c['path']], spec, c['path'])
+        shift = record_shift(r['action'], r['line'], files[c['path']], r['after'])
+        if shift:
+            shifts[c['path']].append(shift)
+        files[c['path']] = r['after']
+    return dict((k, v.decode()) for k, v in files.items())
+
+
+def test_headers_respect_all_or_nothing_inheritance_and_websocket_gets_the_map():
+    f = headers_facts()
+    plan = rx.plan_headers(f, locations=[{'listen': '8014', 'location': '/ws/'}, {'listen': '8014', 'location': '/api/'}],
+                           websocket=[{'location': '/ws/'}])
+    out = apply_all(plan, {'/etc/nginx/nginx.conf': MAIN, SITE: HEADERS_CONF})
+    # the map once, at http level in the main config
+    assert "    map $http_upgrade $connection_upgrade {\n        default upgrade;\n        '' close;\n    }\n}\n" in \
+        out['/etc/nginx/nginx.conf']
+    site = out[SITE]
+    ws = site[site.index('location /ws/'):site.index('location /api/')]
+    # /ws/ inherited Host and X-Real-IP from the server: they are copied in, since setting any drops them all
+    assert ws.splitlines()[1:] == [
+        '        proxy_pass http://127.0.0.1:9007;',
+        '        proxy_set_header Host $host;',
+        '        proxy_set_header X-Real-IP $remote_addr;',
+        '        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+        '        proxy_set_header X-Forwarded-Proto $scheme;',
+        '        proxy_set_header Upgrade $http_upgrade;',
+        '        proxy_set_header Connection $connection_upgrade;',
+        '        proxy_http_version 1.1;',
+        '    }', '', '    ']
+    api = site[site.index('location /api/'):site.index('location /secret/')]
+    # /api/ sets its own: only the missing ones are added, its Host $http_host is left (and noted)
+    assert 'proxy_set_header X-Real-IP $remote_addr;' in api and 'proxy_set_header X-Forwarded-Proto $scheme;' in api
+    assert api.count('proxy_set_header Host') == 1 and api.count('proxy_http_version') == 1
+    assert any('Host is $http_host, left as it is' in n for n in plan['notes'])
+    assert '/secret/' not in str(plan['changes'])  # not selected
+    # the planned result has every header, and planning again changes nothing
+    again = headers_facts(site)
+    again_plan = rx.plan_headers(again, locations=[{'listen': '8014', 'location': '/ws/'}, {'listen': '8014', 'location': '/api/'}],
+                                 websocket=[{'location': '/ws/'}])
+    assert [c for c in again_plan['changes'] if 'block' not in c] == []
+    assert plan['verify'] == [{'url': 'http://127.0.0.1:8014/ws/', 'host': 'ws.example.com:8014'},
+                              {'url': 'http://127.0.0.1:8014/api/', 'host': 'ws.example.com:8014'}]
+
+
+def test_headers_with_a_secret_inherited_value_go_where_the_inherited_ones_are():
+    conf = HEADERS_CONF.replace('proxy_set_header X-Real-IP $remote_addr;', 'proxy_set_header Authorization "Basic abc";')
+    plan = rx.plan_headers(headers_facts(conf), locations=[{'location': '/secret/'}])
+    assert [(c['scope'], c['args']) for c in plan['changes'] if c['directive'] == 'proxy_set_header'] == [
+        ('server', ['X-Real-IP', '$remote_addr']), ('server', ['X-Forwarded-For', '$proxy_add_x_forwarded_for']),
+        ('server', ['X-Forwarded-Proto', '$scheme'])]
+    assert 'secret values' in plan['notes'][0]
+
+
+def test_lines_follow_earlier_edits():
+    text = b'server {\n    listen 1;\n    location /a {\n        proxy_pass http://x;\n    }\n    location /b {\n        proxy_pass http://y;\n    }\n}\n'
+    shifts = []
+    r = plan_edit(text, {'scope': 'location', 'location': '/a', 'line': 3, 'directive': 'proxy_read_timeout', 'args': ['9s']})
+    shifts.append(record_shift(r['action'], r['line'], text, r['after']))
+    assert shifts == [[5, 1, True]]
+    # /b was at line 6, it is now at 7; lines before the insertion stay
+    assert shift_line(6, shifts) == 7 and shift_line(3, shifts) == 3 and shift_line(4, shifts) == 4
+    r2 = plan_edit(r['after'], {'scope': 'location', 'location': '/b', 'line': shift_line(6, shifts), 'directive': 'proxy_pass',
+                                'state': 'absent'})
+    shifts.append(record_shift(r2['action'], r2['line'], r['after'], r2['after']))
+    assert shifts[-1] == [8, -1, False] and shift_line(9, shifts) == 9 and shift_line(6, shifts) == 7
