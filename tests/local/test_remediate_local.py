@@ -131,7 +131,7 @@ def broken_nginx(tmp_path):
             s.shutdown()
 
 
-def run_playbook(nginx, tmp_path, check=False):
+def run_playbook(nginx, tmp_path, check=False, more=None, expect_rc=0):
     env = dict(os.environ)
     env.update({
         'ANSIBLE_COLLECTIONS_PATH': ':'.join([COLLECTIONS_BASE] + [p for p in env.get('ANSIBLE_COLLECTIONS_PATH', '').split(':') if p]),
@@ -141,13 +141,14 @@ def run_playbook(nginx, tmp_path, check=False):
     extra = {'report_dir': str(tmp_path / ('check' if check else 'report')), 'nginx_diagnose_config': nginx['conf'],
              'nginx_diagnose_prefix': nginx['prefix'], 'nginx_diagnose_php_fpm': False, 'nginx_diagnose_firewall': False,
              'nginx_transaction_journal_dir': str(tmp_path / 'journal'), 'remediate_settle': 1}
+    extra.update(more or {})
     argv = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), 'badgateway.nginx.remediate',
             '-i', 'localhost,', '-c', 'local', '-e', json.dumps(extra)]
     if check:
         argv += ['--check', '--diff']
     proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, universal_newlines=True,
                           check=False)
-    assert proc.returncode == 0, proc.stdout[-6000:]
+    assert proc.returncode == expect_rc, proc.stdout[-6000:]
     with open(os.path.join(extra['report_dir'], 'report.json')) as f:
         return proc.stdout, json.load(f)
 
@@ -189,3 +190,25 @@ def test_remediate_localhost_without_systemd(broken_nginx, tmp_path):
     out, report = run_playbook(broken_nginx, tmp_path)
     assert sha256(conf) == done and 'changed=0' in out
     assert report['hosts']['localhost']['remediation']['changes'] == []
+
+
+def test_a_rollback_stops_the_rollout_and_the_report_says_why(broken_nginx, tmp_path):
+    conf = broken_nginx['conf']
+    with open(conf) as f:
+        original = f.read()
+    # a cap below what the 2 s application needs: the new timeout (1500ms) still answers 504, the
+    # verification fails and the transaction puts the file back
+    out, report = run_playbook(broken_nginx, tmp_path, more={'proxy_timeouts_maximum': '1500ms'}, expect_rc=2)
+    assert 'the rollout stops here (remediate_halt_on_rollback)' in out
+    rem = report['hosts']['localhost']['remediation']
+    assert rem['rollback']['failed_step'] == 'verify' and rem['rollback']['rolled_back'] is True
+    assert 'answered 504' in rem['rollback']['msg']
+    assert 'proxy_read_timeout 1500ms;' in rem['rollback']['failing_version'][conf]
+    # the change before it (upstream_target) was committed and stays; the failed one is back to what it was
+    with open(conf) as f:
+        now = f.read()
+    assert now == original.replace('proxy_pass http://127.0.0.1:%d;' % broken_nginx['wrong'],
+                                   'proxy_pass http://127.0.0.1:%d;' % broken_nginx['app'])
+    assert [a['label'] for a in rem['changes']] == ['upstream_target']
+    assert status(broken_nginx['url'] + '/app/x') == 200
+    assert sorted(os.listdir(str(tmp_path / 'journal'))) == ['last-commit', 'lock']
