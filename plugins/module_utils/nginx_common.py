@@ -95,6 +95,20 @@ def nginx_argv(binary, flag, config=None, prefix=None):
     return argv
 
 
+def test_config(binary, config=None, prefix=None, timeout=30):
+    """Run ``nginx -t``; return (rc, errors, warnings, argv), errors and warnings as parse_test_output gives them.
+
+    A failure that printed no parsable message still gets one error, with the exit status or signal."""
+    argv = nginx_argv(binary, '-t', config, prefix)
+    rc, out, err = run(argv, timeout)
+    errors, warnings = parse_test_output(err + out.decode('utf-8', 'replace'))
+    if rc != 0 and not errors:
+        reason = 'killed by signal %d' % -rc if rc < 0 else 'rc=%d' % rc
+        errors.append({'level': 'emerg', 'file': None, 'line': None,
+                       'message': 'nginx -t failed (%s): %s' % (reason, err.strip()[-500:] or 'no output')})
+    return rc, errors, warnings, argv
+
+
 def parse_version(text):
     """Parse ``nginx -V`` output (stderr) into a dict."""
     info = {'version': None, 'product': None, 'built_with': None,

@@ -42,11 +42,10 @@ from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_common impo
     NginxError,
     describe,
     find_nginx,
-    nginx_argv,
-    parse_test_output,
     parse_version,
     resolve_paths,
     run,
+    test_config,
 )
 from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_edit import (
     EditError,
@@ -575,27 +574,54 @@ def systemd_running(root='/'):
     return os.path.isdir(os.path.join(root, 'run/systemd/system'))
 
 
-# ---------------------------------------------------------------------------
-# nginx
-# ---------------------------------------------------------------------------
-
-class Nginx(object):
-    """The nginx instance the transaction validates and reloads."""
-
-    TITLE = 'nginx: master process'
+class Daemon(object):
+    """What nginx and php-fpm share: their settings, and the systemd unit that reloads them."""
 
     def __init__(self, params, timeout=30, proc='/proc'):
         params = params or {}
         self.params = params
         self.bin = params.get('bin')
         self.config = params.get('config')
-        self.prefix = params.get('prefix')
         self.service = params.get('service')
         self.pid_file = params.get('pid_file')
         self.reload_timeout = params.get('reload_timeout') or 10
         self.timeout = timeout
         self.proc = proc
+
+    @staticmethod
+    def own_unit(unit):
+        raise NotImplementedError
+
+    def unit(self, master):
+        """The systemd unit to reload with (the one given, or the master's own), or None without systemd."""
+        if not systemd_running():
+            return None
+        if self.service:
+            return self.service
+        if master and self.proc == '/proc':
+            found = systemd_unit(master, self.proc)
+            if found and self.own_unit(found):
+                return found
+        return None
+
+
+# ---------------------------------------------------------------------------
+# nginx
+# ---------------------------------------------------------------------------
+
+class Nginx(Daemon):
+    """The nginx instance the transaction validates and reloads."""
+
+    TITLE = 'nginx: master process'
+
+    def __init__(self, params, timeout=30, proc='/proc'):
+        Daemon.__init__(self, params, timeout, proc)
+        self.prefix = self.params.get('prefix')
         self._paths = None
+
+    @staticmethod
+    def own_unit(unit):
+        return unit.startswith('nginx')
 
     def binary(self):
         self.bin = find_nginx(self.bin)
@@ -634,12 +660,7 @@ class Nginx(object):
 
     def test(self):
         """Run nginx -t; return (ok, errors, warnings)."""
-        argv = nginx_argv(self.binary(), '-t', self.config, self.prefix)
-        rc, out, err = run(argv, self.timeout)
-        errors, warnings = parse_test_output(err + out.decode('utf-8', 'replace'))
-        if rc != 0 and not errors:
-            errors.append({'level': 'emerg', 'file': None, 'line': None,
-                           'message': 'nginx -t failed (rc=%d): %s' % (rc, err.strip()[-500:] or 'no output')})
+        rc, errors, warnings, dummy = test_config(self.binary(), self.config, self.prefix, self.timeout)
         return rc == 0, errors, warnings
 
     def master(self):
@@ -670,12 +691,8 @@ class Nginx(object):
             return 'nginx is not running; nothing to reload'
         before = children(master, self.proc)
         offset = log_size(error_log)
-        unit = self.service
-        if not unit and systemd_running() and self.proc == '/proc':
-            found = systemd_unit(master, self.proc)
-            if found and found.startswith('nginx'):
-                unit = found
-        if unit and systemd_running():
+        unit = self.unit(master)
+        if unit:
             rc, out, err = run(['systemctl', 'reload', unit], self.timeout)
             if rc != 0:
                 raise TxnError('systemctl reload %s failed (rc=%d): %s' % (unit, rc, err.strip()[-300:]))
@@ -689,7 +706,7 @@ class Nginx(object):
         start = clock()
         deadline = start + self.reload_timeout
         while True:
-            bad = [ln for ln in new_log_lines(error_log, offset) if re.search(r'\[(emerg|alert)\]', ln)]
+            bad = rejections(error_log, offset)
             if bad and strict:
                 raise TxnError('the nginx master rejected the new configuration (%s): %s'
                                % (how, redact_line(bad[0], client=False)))
@@ -700,7 +717,7 @@ class Nginx(object):
             # the new generation serves once the old one stopped accepting (gone or shutting down)
             if before and fresh and not now_workers & before:
                 # one more look at the log: the master writes [emerg] before it could spawn
-                bad = [ln for ln in new_log_lines(error_log, offset) if re.search(r'\[(emerg|alert)\]', ln)]
+                bad = rejections(error_log, offset)
                 if bad and strict:
                     raise TxnError('the nginx master rejected the new configuration (%s): %s'
                                    % (how, redact_line(bad[0], client=False)))
@@ -720,19 +737,12 @@ class Nginx(object):
 # PHP-FPM
 # ---------------------------------------------------------------------------
 
-class PhpFpm(object):
+class PhpFpm(Daemon):
     TITLE = 'php-fpm: master process'
 
-    def __init__(self, params, timeout=30, proc='/proc'):
-        params = params or {}
-        self.params = params
-        self.bin = params.get('bin')
-        self.config = params.get('config')
-        self.service = params.get('service')
-        self.pid_file = params.get('pid_file')
-        self.reload_timeout = params.get('reload_timeout') or 10
-        self.timeout = timeout
-        self.proc = proc
+    @staticmethod
+    def own_unit(unit):
+        return 'php' in unit
 
     def binary(self):
         if self.bin:
@@ -776,13 +786,9 @@ class PhpFpm(object):
     def reload(self, sleep=time.sleep, clock=time.time, restart=False):
         master = self.master()
         before = children(master, self.proc, 'php-fpm: pool ') if master else set()
-        unit = self.service
-        if not unit and master and systemd_running() and self.proc == '/proc':
-            found = systemd_unit(master, self.proc)
-            if found and 'php' in found:
-                unit = found
+        unit = self.unit(master)
         if restart:
-            if not (unit and systemd_running()):
+            if not unit:
                 raise TxnError('listen or listen.backlog changed, which php-fpm applies only when it starts; this host has '
                                'no systemd unit for php-fpm to restart it with (restart php-fpm yourself)')
             rc, out, err = run(['systemctl', 'restart', unit], self.timeout)
@@ -795,7 +801,7 @@ class PhpFpm(object):
                     return 'systemctl restart %s (listen settings); php-fpm master %d runs' % (unit, pid)
                 sleep(0.1)
             raise TxnError('no php-fpm master with pool children runs after systemctl restart %s' % unit)
-        if unit and systemd_running():
+        if unit:
             rc, out, err = run(['systemctl', 'reload', unit], self.timeout)
             if rc != 0:
                 raise TxnError('systemctl reload %s failed (rc=%d): %s' % (unit, rc, err.strip()[-300:]))
@@ -827,6 +833,11 @@ class PhpFpm(object):
 # ---------------------------------------------------------------------------
 # Logs and verification
 # ---------------------------------------------------------------------------
+
+def rejections(error_log, offset):
+    """The [emerg] and [alert] lines nginx wrote after offset: how a master says it rejected a reload."""
+    return [ln for ln in new_log_lines(error_log, offset) if re.search(r'\[(emerg|alert)\]', ln)]
+
 
 def log_size(path):
     try:

@@ -273,9 +273,7 @@ from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_common impo
     NginxError,
     describe,
     find_nginx,
-    nginx_argv,
-    parse_test_output,
-    run,
+    test_config,
 )
 from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_edit import (
     EditError,
@@ -287,12 +285,7 @@ from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_edit import
 
 def nginx_test(params):
     binary = find_nginx(params['nginx_bin'])
-    argv = nginx_argv(binary, '-t', params['config'], params['prefix'])
-    rc, out, err = run(argv, params['timeout'])
-    errors, warnings = parse_test_output(err + out.decode('utf-8', 'replace'))
-    if rc != 0 and not errors:
-        errors.append({'level': 'emerg', 'file': None, 'line': None,
-                       'message': 'nginx -t failed (rc=%d): %s' % (rc, err.strip()[-500:] or 'no output')})
+    rc, errors, warnings, dummy = test_config(binary, params['config'], params['prefix'], params['timeout'])
     return rc, errors, warnings
 
 

@@ -139,21 +139,13 @@ from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_common impo
     NginxError,
     describe,
     find_nginx,
-    nginx_argv,
-    parse_test_output,
-    run,
+    test_config,
 )
 
 
 def validate(params):
     binary = find_nginx(params['nginx_bin'])
-    argv = nginx_argv(binary, '-t', params['config'], params['prefix'])
-    rc, out, err = run(argv, params['timeout'])
-    errors, warnings = parse_test_output(err + out.decode('utf-8', 'replace'))
-    if rc != 0 and not errors:
-        reason = 'killed by signal %d' % -rc if rc < 0 else 'rc=%d' % rc
-        errors.append({'level': 'emerg', 'file': None, 'line': None,
-                       'message': 'nginx -t failed (%s): %s' % (reason, err.strip()[-500:] or 'no output')})
+    rc, errors, warnings, argv = test_config(binary, params['config'], params['prefix'], params['timeout'])
     return {'valid': rc == 0, 'exit_status': rc, 'errors': errors, 'nginx_warnings': warnings,
             'binary': binary, 'command': argv}
 
