@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import socket
 import sys
 import tempfile
 
@@ -30,3 +31,32 @@ def _ensure_importable():
 
 
 COLLECTIONS_BASE = _ensure_importable()
+
+
+# the interpreter modules run with on this "node" (the controller itself): the system Python
+NODE_PYTHON = '/usr/bin/python3' if os.path.exists('/usr/bin/python3') else sys.executable
+
+
+def ansible_env(**settings):
+    """The environment for running ansible against this checkout: this collection first on the
+    collections path, the system Python for modules, no localhost or unparsed-inventory warnings;
+    then the given settings."""
+    env = dict(os.environ)
+    paths = [COLLECTIONS_BASE] + [p for p in env.get('ANSIBLE_COLLECTIONS_PATH', '').split(':') if p]
+    env.update({
+        'ANSIBLE_COLLECTIONS_PATH': ':'.join(paths),
+        'ANSIBLE_PYTHON_INTERPRETER': NODE_PYTHON,
+        'ANSIBLE_LOCALHOST_WARNING': '0',
+        'ANSIBLE_INVENTORY_UNPARSED_WARNING': '0',
+    })
+    env.update(settings)
+    return env
+
+
+def free_port():
+    """A TCP port nothing listens on at 127.0.0.1 now."""
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port

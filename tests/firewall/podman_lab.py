@@ -21,7 +21,7 @@ import sys
 import time
 import uuid
 
-from conftest import COLLECTIONS_BASE, ROOT
+from conftest import ROOT, ansible_env
 
 ANSIBLE_BIN = os.path.dirname(sys.executable)
 PODMAN = shutil.which('podman')
@@ -157,22 +157,15 @@ def connect_host(host, port, timeout=1.5):
         return 'error %s' % e
 
 
-def ansible_env():
-    env = dict(os.environ)
-    paths = [p for p in env.get('ANSIBLE_COLLECTIONS_PATH', '').split(':') if p] + [COLLECTIONS_BASE]
-    env.update({
-        'ANSIBLE_COLLECTIONS_PATH': ':'.join(paths),
-        'ANSIBLE_HOST_KEY_CHECKING': 'False',
-        'ANSIBLE_NOCOLOR': '1',
-        'ANSIBLE_RETRY_FILES_ENABLED': '0',
-        'ANSIBLE_PYTHON_INTERPRETER': '/usr/bin/python3',
-    })
-    return env
+def podman_env():
+    # the containers' own Python runs the modules
+    return ansible_env(ANSIBLE_HOST_KEY_CHECKING='False', ANSIBLE_NOCOLOR='1', ANSIBLE_RETRY_FILES_ENABLED='0',
+                       ANSIBLE_PYTHON_INTERPRETER='/usr/bin/python3')
 
 
 def run_module(container, module_args, check=False, diff=False):
     """ansible -c containers.podman.podman -m badgateway.nginx.firewall_allow: the module's result dict."""
-    env = ansible_env()
+    env = podman_env()
     env.update({'ANSIBLE_LOAD_CALLBACK_PLUGINS': '1', 'ANSIBLE_STDOUT_CALLBACK': 'ansible.builtin.minimal'})
     argv = [os.path.join(ANSIBLE_BIN, 'ansible'), '-i', '%s,' % container, '-c', 'containers.podman.podman',
             'all', '-m', 'badgateway.nginx.firewall_allow', '-a', json.dumps(module_args)]
@@ -195,7 +188,7 @@ def run_module(container, module_args, check=False, diff=False):
 
 
 def run_playbook(playbook, inventory, extra=(), check=False):
-    env = ansible_env()
+    env = podman_env()
     argv = [os.path.join(ANSIBLE_BIN, 'ansible-playbook'), '-i', inventory, playbook] + list(extra)
     if check:
         argv.append('--check')

@@ -25,19 +25,11 @@ import urllib.request
 
 import pytest
 
-from conftest import COLLECTIONS_BASE
+from conftest import ansible_env, free_port
 
 NGINX = shutil.which('nginx') or '/usr/sbin/nginx'
 pytestmark = pytest.mark.skipif(not os.path.exists(NGINX) or os.geteuid() != 0,
                                 reason='needs nginx and root')
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @pytest.fixture
@@ -76,12 +68,7 @@ def plain_nginx(tmp_path):
 
 
 def run_playbook(nginx, report_dir, check=False):
-    env = dict(os.environ)
-    env.update({
-        'ANSIBLE_COLLECTIONS_PATH': ':'.join([COLLECTIONS_BASE] + [p for p in env.get('ANSIBLE_COLLECTIONS_PATH', '').split(':') if p]),
-        'ANSIBLE_PYTHON_INTERPRETER': '/usr/bin/python3' if os.path.exists('/usr/bin/python3') else sys.executable,
-        'ANSIBLE_LOCALHOST_WARNING': '0', 'ANSIBLE_INVENTORY_UNPARSED_WARNING': '0', 'ANSIBLE_NOCOLOR': '1',
-    })
+    env = ansible_env(ANSIBLE_NOCOLOR='1')
     argv = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), 'badgateway.nginx.diagnose',
             '-i', 'localhost,', '-c', 'local', '-e', 'report_dir=%s' % report_dir,
             '-e', 'nginx_diagnose_config=%s' % nginx['conf'], '-e', 'nginx_diagnose_prefix=%s' % nginx['prefix'],

@@ -21,27 +21,17 @@ import sys
 
 import pytest
 
-from conftest import COLLECTIONS_BASE
+from conftest import ansible_env
 
 NGINX = shutil.which('nginx') or '/usr/sbin/nginx'
-NODE_PYTHON = '/usr/bin/python3' if os.path.exists('/usr/bin/python3') else sys.executable
 ANSIBLE = os.path.join(os.path.dirname(sys.executable), 'ansible')
 
 pytestmark = pytest.mark.skipif(not os.path.exists(NGINX), reason='nginx binary not installed')
 
 
 def run_module(module, args, check=False):
-    env = dict(os.environ)
-    paths = [COLLECTIONS_BASE] + [p for p in env.get('ANSIBLE_COLLECTIONS_PATH', '').split(':') if p]
-    env.update({
-        'ANSIBLE_COLLECTIONS_PATH': ':'.join(paths),
-        'ANSIBLE_LOAD_CALLBACK_PLUGINS': '1',
-        'ANSIBLE_STDOUT_CALLBACK': 'ansible.builtin.minimal',
-        'ANSIBLE_NOCOLOR': '1',
-        'ANSIBLE_PYTHON_INTERPRETER': NODE_PYTHON,
-        'ANSIBLE_LOCALHOST_WARNING': '0',
-        'ANSIBLE_INVENTORY_UNPARSED_WARNING': '0',
-    })
+    env = ansible_env(ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_STDOUT_CALLBACK='ansible.builtin.minimal',
+                      ANSIBLE_NOCOLOR='1')
     argv = [ANSIBLE, 'localhost', '-c', 'local', '-m', 'badgateway.nginx.%s' % module,
             '-a', json.dumps(args)]
     if check:
@@ -223,15 +213,7 @@ def test_facts_are_cached_for_later_plays(tmp_path):
     use.write_text('- hosts: localhost\n  gather_facts: false\n  tasks:\n'
                    '    - ansible.builtin.copy:\n        dest: %sport.txt\n        mode: "0600"\n'
                    '        content: "{{ ansible_facts.nginx.servers[0].locations[0].pass.target.port }}"\n' % p)
-    env = dict(os.environ)
-    env.update({
-        'ANSIBLE_COLLECTIONS_PATH': ':'.join([COLLECTIONS_BASE] + [x for x in env.get('ANSIBLE_COLLECTIONS_PATH', '').split(':') if x]),
-        'ANSIBLE_PYTHON_INTERPRETER': NODE_PYTHON,
-        'ANSIBLE_CACHE_PLUGIN': 'ansible.builtin.jsonfile',
-        'ANSIBLE_CACHE_PLUGIN_CONNECTION': str(cache),
-        'ANSIBLE_LOCALHOST_WARNING': '0',
-        'ANSIBLE_INVENTORY_UNPARSED_WARNING': '0',
-    })
+    env = ansible_env(ANSIBLE_CACHE_PLUGIN='ansible.builtin.jsonfile', ANSIBLE_CACHE_PLUGIN_CONNECTION=str(cache))
     playbook = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
     for play in (gather, use):
         proc = subprocess.run([playbook, '-c', 'local', '-i', 'localhost,', str(play)], stdout=subprocess.PIPE,

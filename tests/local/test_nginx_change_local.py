@@ -27,8 +27,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from test_modules_local import ANSIBLE, NGINX, NODE_PYTHON, write
-from conftest import COLLECTIONS_BASE
+from test_modules_local import ANSIBLE, NGINX, write
+from conftest import ansible_env, free_port
 
 pytestmark = [
     pytest.mark.skipif(not os.path.exists(NGINX), reason='nginx binary not installed'),
@@ -50,14 +50,6 @@ SITE = ('# app site\n'
         '    }\n'
         '}\n')
 OTHER = 'server {\n    listen 127.0.0.1:{OP};\n    location / {\n        return 204;\n    }\n}\n'
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def sha256(path):
@@ -180,22 +172,11 @@ def lab(tmp_path):
         lab.stop()
 
 
-def ansible_env(tmp_path):
-    env = dict(os.environ)
-    paths = [COLLECTIONS_BASE] + [p for p in env.get('ANSIBLE_COLLECTIONS_PATH', '').split(':') if p]
-    env.update({
-        'ANSIBLE_COLLECTIONS_PATH': ':'.join(paths),
-        'ANSIBLE_LOAD_CALLBACK_PLUGINS': '1',
-        'ANSIBLE_STDOUT_CALLBACK': 'ansible.builtin.minimal',
-        'ANSIBLE_NOCOLOR': '1',
-        'ANSIBLE_PYTHON_INTERPRETER': NODE_PYTHON,
-        'ANSIBLE_LOCALHOST_WARNING': '0',
-        'ANSIBLE_INVENTORY_UNPARSED_WARNING': '0',
+def module_env(tmp_path):
+    return ansible_env(
+        ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_STDOUT_CALLBACK='ansible.builtin.minimal', ANSIBLE_NOCOLOR='1',
         # the module's AnsiballZ path (and so its command line) names this test's directory
-        'ANSIBLE_REMOTE_TMP': str(tmp_path / 'ansible-tmp'),
-        'ANSIBLE_LOCAL_TEMP': str(tmp_path / 'ansible-local'),
-    })
-    return env
+        ANSIBLE_REMOTE_TMP=str(tmp_path / 'ansible-tmp'), ANSIBLE_LOCAL_TEMP=str(tmp_path / 'ansible-local'))
 
 
 def argv_for(args, check=False, diff=False):
@@ -221,7 +202,7 @@ def parse(stdout, stderr, rc):
 
 def run_change(tmp_path, args, check=False, diff=False):
     proc = subprocess.run(argv_for(args, check, diff), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          env=ansible_env(tmp_path), check=False, universal_newlines=True)
+                          env=module_env(tmp_path), check=False, universal_newlines=True)
     return parse(proc.stdout, proc.stderr, proc.returncode)
 
 
@@ -388,7 +369,7 @@ def kill_mid_change(lab, tmp_path):
     args = lab.args([lab.change(location='/', directive='add_header', args=['X-Txn', 'applied'])])
     args['verify']['settle'] = 20
     proc = subprocess.Popen(argv_for(args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env=ansible_env(tmp_path), start_new_session=True)
+                            env=module_env(tmp_path), start_new_session=True)
     manifest = os.path.join(lab.journal, 'txn', 'manifest.json')
     deadline = time.time() + 20
     while time.time() < deadline:
@@ -455,7 +436,7 @@ def test_concurrent_run_waits_for_the_lock(lab, tmp_path):
     args = lab.args([lab.change()])
     args['verify']['settle'] = 6
     first = subprocess.Popen(argv_for(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env=ansible_env(tmp_path), universal_newlines=True)
+                             env=module_env(tmp_path), universal_newlines=True)
     try:
         manifest = os.path.join(lab.journal, 'txn', 'manifest.json')
         deadline = time.time() + 15

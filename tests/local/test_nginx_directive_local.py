@@ -15,8 +15,8 @@ import subprocess
 
 import pytest
 
-from test_modules_local import ANSIBLE, NGINX, NODE_PYTHON, base_conf, run_module, write
-from conftest import COLLECTIONS_BASE
+from test_modules_local import ANSIBLE, NGINX, base_conf, run_module, write
+from conftest import ansible_env
 
 pytestmark = pytest.mark.skipif(not os.path.exists(NGINX), reason='nginx binary not installed')
 
@@ -59,12 +59,7 @@ def args_for(p, **extra):
 
 def run_diff(args, check=False):
     """Run with --diff and the default callback, return its stdout."""
-    env = dict(os.environ)
-    env.update({
-        'ANSIBLE_COLLECTIONS_PATH': ':'.join([COLLECTIONS_BASE] + [x for x in env.get('ANSIBLE_COLLECTIONS_PATH', '').split(':') if x]),
-        'ANSIBLE_PYTHON_INTERPRETER': NODE_PYTHON, 'ANSIBLE_NOCOLOR': '1',
-        'ANSIBLE_LOCALHOST_WARNING': '0', 'ANSIBLE_INVENTORY_UNPARSED_WARNING': '0',
-    })
+    env = ansible_env(ANSIBLE_NOCOLOR='1')
     argv = [ANSIBLE, 'localhost', '-c', 'local', '-m', 'badgateway.nginx.nginx_directive', '-a', json.dumps(args), '--diff']
     if check:
         argv.append('--check')

@@ -32,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import COLLECTIONS_BASE
+from conftest import ansible_env
 
 NGINX = shutil.which('nginx') or '/usr/sbin/nginx'
 pytestmark = pytest.mark.skipif(not os.path.exists(NGINX) or os.geteuid() != 0,
@@ -132,12 +132,7 @@ def broken_nginx(tmp_path):
 
 
 def run_playbook(nginx, tmp_path, check=False, more=None, expect_rc=0):
-    env = dict(os.environ)
-    env.update({
-        'ANSIBLE_COLLECTIONS_PATH': ':'.join([COLLECTIONS_BASE] + [p for p in env.get('ANSIBLE_COLLECTIONS_PATH', '').split(':') if p]),
-        'ANSIBLE_PYTHON_INTERPRETER': '/usr/bin/python3' if os.path.exists('/usr/bin/python3') else sys.executable,
-        'ANSIBLE_LOCALHOST_WARNING': '0', 'ANSIBLE_INVENTORY_UNPARSED_WARNING': '0', 'ANSIBLE_NOCOLOR': '1',
-    })
+    env = ansible_env(ANSIBLE_NOCOLOR='1')
     extra = {'report_dir': str(tmp_path / ('check' if check else 'report')), 'nginx_diagnose_config': nginx['conf'],
              'nginx_diagnose_prefix': nginx['prefix'], 'nginx_diagnose_php_fpm': False, 'nginx_diagnose_firewall': False,
              'nginx_transaction_journal_dir': str(tmp_path / 'journal'), 'remediate_settle': 1}

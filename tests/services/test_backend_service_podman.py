@@ -24,7 +24,7 @@ import time
 
 import pytest
 
-from conftest import COLLECTIONS_BASE, ROOT
+from conftest import ROOT, ansible_env
 
 PODMAN = shutil.which('podman')
 IMAGE = os.environ.get('BADGATEWAY_IMAGE', '')
@@ -50,18 +50,10 @@ def podman(*args, check=True):
 
 
 def env():
-    e = dict(os.environ)
-    paths = [COLLECTIONS_BASE] + [p for p in e.get('ANSIBLE_COLLECTIONS_PATH', '').split(':') if p]
-    e.update({
-        'ANSIBLE_COLLECTIONS_PATH': ':'.join(paths),
-        'ANSIBLE_LOAD_CALLBACK_PLUGINS': '1',
-        'ANSIBLE_STDOUT_CALLBACK': 'ansible.builtin.minimal',
-        'ANSIBLE_NOCOLOR': '1',
-        'ANSIBLE_PYTHON_INTERPRETER': '/usr/bin/python3',
-        'ANSIBLE_HOST_KEY_CHECKING': 'False',
-        'ANSIBLE_RETRY_FILES_ENABLED': '0',
-    })
-    return e
+    # the container's own Python runs the module
+    return ansible_env(ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_STDOUT_CALLBACK='ansible.builtin.minimal',
+                       ANSIBLE_NOCOLOR='1', ANSIBLE_PYTHON_INTERPRETER='/usr/bin/python3',
+                       ANSIBLE_HOST_KEY_CHECKING='False', ANSIBLE_RETRY_FILES_ENABLED='0')
 
 
 @pytest.fixture(scope='module')
