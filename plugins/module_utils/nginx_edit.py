@@ -591,6 +591,15 @@ def plan_edit(data, spec, path='<config>'):
 
 # --- writing ----------------------------------------------------------------
 
+class FileState(object):
+    """Owner and mode of a file, shaped like os.stat's result for atomic_write."""
+
+    def __init__(self, uid, gid, mode):
+        self.st_uid = uid
+        self.st_gid = gid
+        self.st_mode = mode
+
+
 def atomic_write(path, data, st):
     """Write data to path through a temp file in the same directory, with st's owner and mode."""
     directory = os.path.dirname(os.path.abspath(path))

@@ -429,14 +429,8 @@ def find_ours(collected, direction, port, proto, comment, addresses=None, backen
     ufw and firewalld rules are found by ufw_ours() / firewalld_ours() (other commands).
     """
     found = []
-    owned = set(collected.get('iptables_nft_tables') or ())
     if backends is None or 'nftables' in backends:
-        for obj in (collected.get('nft') or {}).get('nftables') or ():
-            body = obj.get('rule') if isinstance(obj, dict) else None
-            if not body or body.get('comment') != comment:
-                continue
-            if '%s %s' % (body.get('family'), body.get('table')) in owned:
-                continue
+        for body in _nft_ours(collected, comment):
             info = nft_rule_summary(body)
             if not _wanted(info, direction, port, proto, addresses):
                 continue
@@ -466,9 +460,8 @@ def find_ours(collected, direction, port, proto, comment, addresses=None, backen
     return found
 
 
-def nft_ours_all(collected, comment):
-    """Every nft rule with our comment (any port, any direction), in ruleset order."""
-    found = []
+def _nft_ours(collected, comment):
+    """The nft rule bodies with our comment, in ruleset order, but not those of iptables-nft's tables."""
     owned = set(collected.get('iptables_nft_tables') or ())
     for obj in (collected.get('nft') or {}).get('nftables') or ():
         body = obj.get('rule') if isinstance(obj, dict) else None
@@ -476,6 +469,13 @@ def nft_ours_all(collected, comment):
             continue
         if '%s %s' % (body.get('family'), body.get('table')) in owned:
             continue
+        yield body
+
+
+def nft_ours_all(collected, comment):
+    """Every nft rule with our comment (any port, any direction), in ruleset order."""
+    found = []
+    for body in _nft_ours(collected, comment):
         found.append({'backend': 'nftables', 'table_family': body['family'], 'table': body['table'],
                       'chain': body['chain'], 'handle': body.get('handle'), 'rule': fw.nft_rule_text(body)})
     return found

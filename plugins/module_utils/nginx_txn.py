@@ -49,6 +49,7 @@ from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_common impo
 )
 from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_edit import (
     EditError,
+    FileState,
     atomic_write,
     from_text,
     parse as parse_nginx,
@@ -258,15 +259,6 @@ def socket_permissions(settings):
 # ---------------------------------------------------------------------------
 # Journal
 # ---------------------------------------------------------------------------
-
-class FileState(object):
-    """Owner and mode of a file, shaped like os.stat's result for atomic_write."""
-
-    def __init__(self, uid, gid, mode):
-        self.st_uid = uid
-        self.st_gid = gid
-        self.st_mode = mode
-
 
 def _fsync_dir(path):
     try:

@@ -358,6 +358,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_common as nc
 from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_firewall as fw
 from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_firewall_edit as fe
+from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_edit import EditError, FileState, atomic_write
 
 
 class Failed(Exception):
@@ -441,23 +442,10 @@ class Files:
 
 
 def _atomic(path, data, mode, uid, gid):
-    tmp = '%s.badgateway-tmp' % path
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-            try:
-                os.fchown(f.fileno(), uid, gid)
-            except OSError:
-                pass
-            os.fchmod(f.fileno(), mode)
-        os.rename(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        atomic_write(path, data, FileState(uid, gid, mode))
+    except EditError as e:  # the owner could not be kept: an I/O failure for the callers here
+        raise OSError(str(e))
 
 
 def read_firewalls(runner):
