@@ -83,8 +83,6 @@ def import_code():
     sys.path.insert(0, base)
     from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_common
     from ansible_collections.badgateway.nginx.plugins.plugin_utils import nginx_config
-    if not nginx_config.HAS_CROSSPLANE:
-        raise SetupError('nginx_config could not import crossplane: %s' % nginx_config.CROSSPLANE_IMPORT_ERROR)
     return crossplane, nginx_common, nginx_config, tmp
 
 

@@ -4,6 +4,8 @@
 #   unit     pytest tests/unit: parsers and model on recorded and generated text
 #   local    pytest tests/local: the modules through Ansible against the controller's real nginx,
 #            and the built collection tarball installed and read with ansible-doc
+#   hostile  pytest tests/hostile: generated hostile inputs against every module and filter, each
+#            classified (clear error and nothing changed, or correct), and the runner's hang faults
 #   hosts    pytest tests/firewall tests/services: firewall_allow and backend_service (module and
 #            role) on throwaway podman test hosts with real nftables/iptables and systemd
 #   sanity   ansible-test sanity (local mode, no Docker)
@@ -20,12 +22,13 @@ bash "$ROOT/scripts/setup.sh" || { echo "test: setup failed"; exit 1; }
 source "$ROOT/scripts/env.sh"
 
 suites=("$@")
-[ "${#suites[@]}" -gt 0 ] || suites=(unit local hosts sanity lint molecule)
+[ "${#suites[@]}" -gt 0 ] || suites=(unit local hostile hosts sanity lint molecule)
 
 run_suite() {
     case "$1" in
         unit) python -m pytest -q -p no:cacheprovider tests/unit ;;
         local) python -m pytest -q -p no:cacheprovider tests/local ;;
+        hostile) python -m pytest -q -p no:cacheprovider tests/hostile ;;
         hosts) python -m pytest -q -p no:cacheprovider tests/firewall tests/services ;;
         sanity) bash "$ROOT/scripts/sanity.sh" ;;
         lint) ansible-lint --offline --profile production ;;

@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """badgateway.nginx.nginx_diagnose: two module executions per host, correlation on the controller.
 
-1. the nginx_facts module returns the configuration as nginx read it (parsed here with crossplane);
+1. the nginx_facts module returns the configuration as nginx read it (parsed here with nginx's own syntax rules);
 2. the nginx_probe module checks every target the configuration names, the worker user's access to
    unix sockets, listeners, firewall, logs, PHP-FPM and resources;
 then the findings are built here, on the controller.
@@ -56,6 +56,12 @@ class ActionModule(ActionBase):
 
     _supports_check_mode = True
     _supports_async = False
+    _module_executions = 0
+
+    def _run_module(self, name, module_args, task_vars):
+        """_execute_module, counted: the diagnosis reports the module executions it really made."""
+        self._module_executions += 1
+        return self._execute_module(module_name=name, module_args=module_args, task_vars=task_vars)
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
@@ -68,8 +74,8 @@ class ActionModule(ActionBase):
         host = task_vars.get('inventory_hostname', 'localhost')
 
         fact_args = dict((k, args[k]) for k in ('nginx_bin', 'config', 'prefix') if args[k])
-        fact_result = self._execute_module(module_name='badgateway.nginx.nginx_facts', module_args=fact_args,
-                                           task_vars=task_vars)
+        self._module_executions = 0
+        fact_result = self._run_module('badgateway.nginx.nginx_facts', fact_args, task_vars)
         raw = fact_result.get('nginx_raw')
         facts = None
         nginx_note = None
@@ -100,8 +106,7 @@ class ActionModule(ActionBase):
         for key in ('log_lines', 'log_since', 'redact_query', 'redact_client', 'php_fpm', 'firewall', 'resources',
                     'timeout', 'journal_dir'):
             probe_args[key] = args[key]
-        probe_result = self._execute_module(module_name='badgateway.nginx.nginx_probe', module_args=probe_args,
-                                            task_vars=task_vars)
+        probe_result = self._run_module('badgateway.nginx.nginx_probe', probe_args, task_vars)
         if probe_result.get('failed'):
             result.update(failed=True, msg='nginx probe: %s' % probe_result.get('msg'))
             return result
@@ -109,7 +114,7 @@ class ActionModule(ActionBase):
         findings = diagnose(host, facts, checks, args['peers'])
         diagnosis = {
             'host': host, 'nginx': facts is not None, 'note': nginx_note, 'findings': findings,
-            'checks': checks, 'module_executions': 2,
+            'checks': checks, 'module_executions': self._module_executions,
             'summary': {'findings': len(findings), 'ids': sorted(set(f['id'] for f in findings))},
         }
         ansible_facts = {'nginx_diagnosis': diagnosis}

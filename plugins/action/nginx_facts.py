@@ -6,8 +6,11 @@
 
 The module of the same name runs on the node (standard library only) and
 returns the configuration files as nginx read them; this action plugin
-parses them with crossplane on the controller and returns
-``ansible_facts.nginx``.  One module execution per host.
+parses them on the controller with nginx's own syntax rules
+(module_utils/_nginx_syntax) and returns ``ansible_facts.nginx``.  A file
+with a syntax error does not fail the task: the facts cover what parses,
+``valid`` is false and the error is in ``validation.errors``.  One module
+execution per host.
 """
 
 from __future__ import absolute_import, division, print_function

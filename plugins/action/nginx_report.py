@@ -22,6 +22,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.badgateway.nginx.plugins.plugin_utils import nginx_input as shape
 from ansible_collections.badgateway.nginx.plugins.plugin_utils.nginx_diagnosis import claimed_targets, diagnose
 from ansible_collections.badgateway.nginx.plugins.plugin_utils.nginx_report import (
     build_report, console_lines, host_lines, render_html)
@@ -52,6 +53,17 @@ def _write(path, text):
     os.rename(tmp, path)
 
 
+def _check_diagnosis(name, diagnosis, nginx_facts):
+    """Fail with a message naming the host and the field when its nginx_diagnosis fact has the wrong shape."""
+    try:
+        shape.check(diagnosis, shape.Dict({'checks': shape.CHECKS, 'note': shape.SCALAR}, required=('checks',)),
+                    'nginx_diagnosis')
+        if diagnosis.get('nginx') and nginx_facts is not None:
+            shape.check(nginx_facts, shape.Dict(shape.FACTS.keys, required=('servers',)), 'ansible_facts.nginx')
+    except shape.InputError as e:
+        raise AnsibleActionFail('host %s: %s (the fact badgateway.nginx.nginx_diagnose sets)' % (name, e))
+
+
 class ActionModule(ActionBase):
 
     _supports_check_mode = True
@@ -73,6 +85,7 @@ class ActionModule(ActionBase):
             facts = (hostvars.get(name) or {}).get('ansible_facts') or {}
             d = facts.get('nginx_diagnosis') or (hostvars.get(name) or {}).get('nginx_diagnosis')
             if d:
+                _check_diagnosis(name, d, facts.get('nginx'))
                 diagnosed[name] = (facts.get('nginx') if d.get('nginx') else None, d)
         peers = dict((name, d['checks']) for name, (_f, d) in diagnosed.items())
         claimed = claimed_targets(f for f, _d in diagnosed.values() if f)
@@ -81,7 +94,11 @@ class ActionModule(ActionBase):
                 claimed.update(_url_claim(check.get('url')))
         hosts = {}
         for name, (facts, d) in diagnosed.items():
-            findings = diagnose(name, facts, d['checks'], peers, claimed) if facts is not None else []
+            try:
+                findings = diagnose(name, facts, d['checks'], peers, claimed) if facts is not None else []
+            except (AttributeError, KeyError, TypeError, ValueError) as e:  # a shape _check_diagnosis does not describe
+                raise AnsibleActionFail('nginx_diagnosis of host %s is malformed (%s: %s): gather it again with '
+                                        'badgateway.nginx.nginx_diagnose' % (name, type(e).__name__, e))
             hosts[name] = {'findings': findings, 'nginx': d.get('nginx'), 'note': d.get('note')}
             if args['remediation']:
                 hosts[name]['remediation'] = (hostvars.get(name) or {}).get('remediate_record') or {}

@@ -40,6 +40,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.badgateway.nginx.plugins.plugin_utils import nginx_input as shape
+
 
 def _where(item):
     if not item or not item.get('file'):
@@ -76,6 +78,10 @@ def _target(target, upstreams):
 def nginx_summary(facts):
     if not isinstance(facts, dict) or 'servers' not in facts:
         raise AnsibleFilterError('nginx_summary expects ansible_facts.nginx from badgateway.nginx.nginx_facts')
+    try:
+        shape.check(facts, shape.SUMMARY_FACTS, 'facts (the input)')
+    except shape.InputError as e:
+        raise AnsibleFilterError('nginx_summary: %s' % e)
     upstreams = facts.get('upstreams') or {}
     lines = ['nginx %s, %s (%s), config %s, %s' % (
         facts.get('version'), 'valid' if facts.get('valid') else 'NOT VALID', facts.get('source'),

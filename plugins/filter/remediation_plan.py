@@ -90,11 +90,28 @@ _value:
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_edit import shift_line
+from ansible_collections.badgateway.nginx.plugins.plugin_utils import nginx_input as shape
 from ansible_collections.badgateway.nginx.plugins.plugin_utils.nginx_remedy import (
     PlanError, plan_buffers, plan_fpm, plan_headers, plan_targets, plan_timeouts)
 
 
+KINDS = ('proxy_timeouts', 'proxy_buffers', 'upstream_target', 'php_fpm_pool', 'proxy_headers')
+
+
+def _check_input(findings, kind, facts, checks, options):
+    if kind not in KINDS:
+        raise AnsibleFilterError('remediation_plan: kind must be one of %s, not %r' % (', '.join(KINDS), kind))
+    try:
+        shape.check(findings if findings is not None else [], shape.FINDINGS, 'findings (the input)')
+        shape.check(facts if facts is not None else {}, shape.FACTS, 'facts')
+        shape.check(checks if checks is not None else {}, shape.CHECKS, 'checks')
+        shape.check(options if options is not None else {}, shape.OPTIONS, 'options')
+    except shape.InputError as e:
+        raise AnsibleFilterError('remediation_plan(%s): %s' % (kind, e))
+
+
 def remediation_plan(findings, kind, facts, checks=None, options=None):
+    _check_input(findings, kind, facts, checks, options)
     options = dict(options or {})
     plan = _plan(findings, kind, facts, checks, options)
     recorded = options.get('shifts') or {}
@@ -129,8 +146,11 @@ def _plan(findings, kind, facts, checks, options):
             return plan_headers(facts, locations=options.get('locations') or None, websocket=options.get('websocket') or None,
                                 headers=options.get('headers') or None, http_version=options.get('http_version', '1.1'),
                                 map_file=options.get('map_file') or None)
-    except (PlanError, TypeError, ValueError, KeyError) as e:
+    except (PlanError, ValueError) as e:
         raise AnsibleFilterError('remediation_plan(%s): %s' % (kind, e))
+    except (TypeError, KeyError, AttributeError) as e:  # a shape the checks above do not describe
+        raise AnsibleFilterError('remediation_plan(%s): malformed findings, facts, checks or options (%s: %s)'
+                                 % (kind, type(e).__name__, e))
     raise AnsibleFilterError('remediation_plan: unknown kind %r' % (kind,))
 
 

@@ -59,10 +59,19 @@ _value:
       elements: dict
 '''
 
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.badgateway.nginx.plugins.plugin_utils import nginx_input as shape
 from ansible_collections.badgateway.nginx.plugins.plugin_utils.nginx_remedy import triage
 
 
 def remediation_triage(findings, include=None, exclude=None):
+    try:
+        shape.check(findings if findings is not None else [], shape.FINDINGS, 'findings (the input)')
+        shape.check(include if include is not None else [], shape.IDS, 'include')
+        shape.check(exclude if exclude is not None else [], shape.IDS, 'exclude')
+    except shape.InputError as e:
+        raise AnsibleFilterError('remediation_triage: %s' % e)
     return triage(findings or [], include or None, exclude or None)
 
 

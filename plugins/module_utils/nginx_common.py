@@ -16,11 +16,18 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import glob
 import os
 import re
+import selectors
 import shlex
+import signal
+import stat
 import subprocess
+import time
+
+from ansible_collections.badgateway.nginx.plugins.module_utils import _nginx_syntax as _syntax
 
 SEARCH_DIRS = (
     '/usr/sbin', '/usr/local/sbin', '/usr/local/nginx/sbin', '/opt/nginx/sbin',
@@ -67,23 +74,87 @@ def find_nginx(explicit=None, environ_path=None):
     raise NginxError('nginx binary not found in PATH or %s; set nginx_bin' % ', '.join(SEARCH_DIRS))
 
 
+# after the command itself exited, how long what it started may keep its stdout/stderr open
+PIPE_GRACE = 1.0
+
+
+def _kill_group(proc):
+    """SIGKILL the process group the command leads (it runs in a session of its own)."""
+    for kill in (lambda: os.killpg(proc.pid, signal.SIGKILL), proc.kill):
+        try:
+            kill()
+        except OSError:
+            pass
+
+
+def _quote(argv):
+    return ' '.join(shlex.quote(a) for a in argv)
+
+
+def _read_output(proc, deadline):
+    """Read stdout and stderr until both end, the deadline passes (returns None), or the command
+    has exited and what it left behind holds the pipes for PIPE_GRACE seconds (returns what came)."""
+    chunks = {proc.stdout.fileno(): [], proc.stderr.fileno(): []}
+    selector = selectors.DefaultSelector()
+    try:
+        for fd in chunks:
+            selector.register(fd, selectors.EVENT_READ)
+        exited_at = None
+        while selector.get_map():
+            now = time.monotonic()
+            if now >= deadline:
+                return None
+            if exited_at is None and proc.poll() is not None:
+                exited_at = now
+            if exited_at is not None and now - exited_at >= PIPE_GRACE:
+                break
+            for key, _events in selector.select(min(deadline - now, 0.2)):
+                data = os.read(key.fd, 65536)
+                if data:
+                    chunks[key.fd].append(data)
+                else:
+                    selector.unregister(key.fd)
+    finally:
+        selector.close()
+    return b''.join(chunks[proc.stdout.fileno()]), b''.join(chunks[proc.stderr.fileno()])
+
+
 def run(argv, timeout):
-    """Run argv (a list, no shell); return (rc, stdout bytes, stderr text)."""
+    """Run argv (a list, no shell); return (rc, stdout bytes, stderr text).
+
+    The one command runner of the node code.  The command runs in a session (so a process group)
+    of its own, and at the timeout the whole group is killed.  Once the command itself has exited,
+    processes it started may hold its stdout/stderr open for PIPE_GRACE seconds; then the output
+    read so far is returned and they are left alone (a daemon an init script started stays up).
+    Raises NginxError when the command cannot start or does not finish in time.
+    """
+    if any(isinstance(a, str) and '\x00' in a for a in argv):
+        raise NginxError('cannot run %s: an argument contains a NUL byte' % argv[0].replace('\x00', '\\0'))
     env = dict(os.environ)
     env['LC_ALL'] = 'C'
     env['LANG'] = 'C'
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=env, close_fds=True)
-    except OSError as e:
-        raise NginxError('cannot run %s: %s' % (argv[0], e.strerror or e))
+                                stderr=subprocess.PIPE, env=env, close_fds=True, start_new_session=True)
+    except (OSError, ValueError) as e:
+        raise NginxError('cannot run %s: %s' % (argv[0], getattr(e, 'strerror', None) or e))
+    deadline = time.monotonic() + timeout
     try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        raise NginxError('%s did not finish within %s seconds' % (' '.join(shlex.quote(a) for a in argv), timeout))
-    return proc.returncode, out, err.decode('utf-8', 'replace')
+        output = _read_output(proc, deadline)
+        if output is not None:
+            try:
+                proc.wait(max(deadline - time.monotonic(), 0.01))
+            except subprocess.TimeoutExpired:
+                output = None
+        if output is None:
+            _kill_group(proc)
+            proc.wait()
+    finally:
+        proc.stdout.close()
+        proc.stderr.close()
+    if output is None:
+        raise NginxError('%s did not finish within %s seconds' % (_quote(argv), timeout))
+    return proc.returncode, output[0], output[1].decode('utf-8', 'replace')
 
 
 def nginx_argv(binary, flag, config=None, prefix=None):
@@ -230,43 +301,22 @@ def split_dump(data, is_file=os.path.isfile):
     return files
 
 
-# --- a small lexer, enough to find include directives on the node ---------
-
-_TOKEN = re.compile(r'''
-    (?P<ws>\s+)
-  | (?P<comment>\#[^\n]*)
-  | (?P<punct>[{};])
-  | (?P<quoted>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
-  | (?P<word>(?:\$\{[^}\s]*\}|\\.|[^\s{};\\"'])(?:\$\{[^}\s]*\}|\\.|[^\s{};\\])*)
-  | (?P<bad>["'\\])
-''', re.S | re.X)
-
+# --- include directives, found with nginx's own syntax rules (_nginx_syntax) ---
 
 def include_statements(text, path):
-    """Yield (line, args) for each top-level-or-nested ``include`` directive.
+    """Yield (line, args) for each ``include`` directive, at any depth, in file order.
 
-    Raises NginxError on an unterminated quote.
+    A syntax error ends the file where nginx stops reading it: the includes
+    before it are yielded, none after (the controller parses the same text
+    and reports the error at nginx's file:line).  path names the file in
+    messages only.
     """
-    pos, line = 0, 1
-    stmt = []
-    stmt_line = None
-    n = len(text)
-    while pos < n:
-        m = _TOKEN.match(text, pos)
-        kind = m.lastgroup
-        value = m.group(kind)
-        if kind == 'bad':
-            raise NginxError('%s:%d: unterminated quoted string' % (path, line))
-        if kind in ('word', 'quoted'):
-            if not stmt:
-                stmt_line = line
-            stmt.append(value[1:-1] if kind == 'quoted' else value)
-        elif kind == 'punct':
-            if value == ';' and stmt and stmt[0] == 'include':
-                yield stmt_line, stmt[1:]
-            stmt = []
-        line += value.count('\n')
-        pos = m.end()
+    if 'include' not in text:
+        return
+    root, dummy, dummy = _syntax.parse(text)
+    for stmt in _syntax.walk(root):
+        if stmt.name == 'include' and stmt.children is None:
+            yield stmt.line, stmt.values
 
 
 def expand_include(pattern, conf_prefix):
@@ -275,6 +325,40 @@ def expand_include(pattern, conf_prefix):
     if glob.has_magic(full):
         return sorted(glob.glob(full)), True
     return [full], False
+
+
+class NotRegularFile(IOError):
+    """A configuration path that names a FIFO, socket, device or directory."""
+
+
+FILE_KINDS = ((stat.S_ISDIR, 'a directory'), (stat.S_ISFIFO, 'a FIFO'), (stat.S_ISSOCK, 'a socket'),
+              (stat.S_ISCHR, 'a character device'), (stat.S_ISBLK, 'a block device'))
+
+
+def _raise_not_regular(path, mode):
+    kind = next((name for test, name in FILE_KINDS if test(mode)), 'a special file')
+    raise NotRegularFile('%s is %s, not a regular file: not read' % (path, kind))
+
+
+def open_regular(path):
+    """Open path for reading in binary mode, or raise NotRegularFile without ever blocking on it.
+
+    Opened with O_NONBLOCK (a FIFO opens at once) and judged by fstat of what was opened (no race
+    between a check and the open); a regular file reads as usual with O_NONBLOCK."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, 'O_NOCTTY', 0) | getattr(os, 'O_CLOEXEC', 0))
+    except OSError as e:
+        if e.errno == errno.ENXIO:  # a unix socket (or a device without its driver)
+            _raise_not_regular(path, os.stat(path).st_mode)
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            _raise_not_regular(path, mode)
+        return os.fdopen(fd, 'rb')
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def read_config_tree(main, conf_prefix, max_file_size=DEFAULT_MAX_FILE_SIZE):
@@ -288,15 +372,13 @@ def read_config_tree(main, conf_prefix, max_file_size=DEFAULT_MAX_FILE_SIZE):
     """
     if not os.path.exists(main):
         raise NginxError('nginx config %s does not exist' % main)
-    if not os.path.isfile(main):
-        raise NginxError('nginx config %s is not a regular file' % main)
     files = []
     seen = {}
     done = set()
     errors, warnings = [], []
 
     def read(path):
-        with open(path, 'rb') as f:
+        with open_regular(path) as f:
             size = os.fstat(f.fileno()).st_size
             # read what fstat announced plus one byte, and on if the file grew
             data = f.read(min(size, max_file_size) + 1)
@@ -324,6 +406,9 @@ def read_config_tree(main, conf_prefix, max_file_size=DEFAULT_MAX_FILE_SIZE):
                     continue
                 try:
                     seen[name] = read(name)
+                except NotRegularFile as e:
+                    errors.append({'level': 'emerg', 'file': path, 'line': line, 'message': str(e)})
+                    continue
                 except (IOError, OSError) as e:
                     if globbed and not os.path.exists(name):
                         continue
@@ -336,6 +421,8 @@ def read_config_tree(main, conf_prefix, max_file_size=DEFAULT_MAX_FILE_SIZE):
 
     try:
         seen[main] = read(main)
+    except NotRegularFile as e:
+        raise NginxError('nginx config %s' % e)
     except (IOError, OSError) as e:
         raise NginxError('cannot read nginx config %s: %s' % (main, e.strerror or e))
     files.append((main, seen[main]))

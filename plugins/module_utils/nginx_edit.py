@@ -20,6 +20,9 @@ import re
 import tempfile
 import textwrap
 
+from ansible_collections.badgateway.nginx.plugins.module_utils import _nginx_syntax as _syntax
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_syntax import Root
+
 WS = ' \t\r\n\f\v'
 
 # Directives nginx allows several times in one block; the first argument is
@@ -53,185 +56,33 @@ def from_text(value):
     return value.encode('latin-1').decode('utf-8', 'replace')
 
 
-# --- lexer ------------------------------------------------------------------
-
-class Token(object):
-    __slots__ = ('kind', 'start', 'end', 'line', 'raw')
-
-    def __init__(self, kind, start, end, line, raw):
-        self.kind = kind      # word, quoted, comment, '{', '}', ';'
-        self.start = start
-        self.end = end
-        self.line = line
-        self.raw = raw
-
-    @property
-    def value(self):
-        if self.kind == 'quoted':
-            return unescape(self.raw[1:-1])
-        return unescape(self.raw)
-
-
-def unescape(raw):
-    """What nginx makes of a token's characters (ngx_conf_read_token)."""
-    out = []
-    i, n = 0, len(raw)
-    while i < n:
-        c = raw[i]
-        if c == '\\' and i + 1 < n:
-            nxt = raw[i + 1]
-            if nxt in '"\'\\':
-                out.append(nxt)
-                i += 2
-                continue
-            if nxt in 'trn':
-                out.append({'t': '\t', 'r': '\r', 'n': '\n'}[nxt])
-                i += 2
-                continue
-        out.append(c)
-        i += 1
-    return ''.join(out)
-
+# --- lexer and parser: nginx's own rules, in _nginx_syntax --------------------
 
 def tokenize(text, path='<config>'):
-    """Split text into tokens with offsets and lines, the way nginx reads it."""
-    toks = []
-    i, n, line = 0, len(text), 1
-    while i < n:
-        c = text[i]
-        if c in WS:
-            j = i
-            while j < n and text[j] in WS:
-                j += 1
-            line += text.count('\n', i, j)
-            i = j
-            continue
-        if c == '#':
-            j = text.find('\n', i)
-            if j < 0:
-                j = n
-            toks.append(Token('comment', i, j, line, text[i:j]))
-            i = j
-            continue
-        if c in '{};':
-            toks.append(Token(c, i, i + 1, line, c))
-            i += 1
-            continue
-        if c in '"\'':
-            j = i + 1
-            while j < n and text[j] != c:
-                j += 2 if text[j] == '\\' else 1
-            if j >= n:
-                raise EditError('%s:%d: unterminated quoted string' % (path, line))
-            j += 1
-            toks.append(Token('quoted', i, j, line, text[i:j]))
-            line += text.count('\n', i, j)
-            i = j
-            continue
-        j = i
-        while j < n:
-            ch = text[j]
-            if ch == '\\':
-                j += 2
-                continue
-            if ch == '$' and j + 1 < n and text[j + 1] == '{':
-                end = text.find('}', j)
-                if end < 0:
-                    raise EditError('%s:%d: unterminated ${ variable' % (path, line))
-                j = end + 1
-                continue
-            if ch in WS or ch in ';{':
-                break
-            j += 1
-        j = min(j, n)
-        toks.append(Token('word', i, j, line, text[i:j]))
-        line += text.count('\n', i, j)
-        i = j
+    """Split text into tokens with offsets and lines, the way nginx reads it (raises EditError)."""
+    toks, problem = _syntax.tokenize(text)
+    if problem is not None:
+        raise EditError('%s:%d: %s' % (path, problem.line, problem.message))
     return toks
 
 
-# --- parser -----------------------------------------------------------------
-
-class Stmt(object):
-    """One directive: name, argument tokens, and for a block its children."""
-
-    def __init__(self, words, comments):
-        self.words = words
-        self.comments = comments   # comment tokens inside the statement
-        self.name = words[0].value
-        self.args = words[1:]
-        self.start = words[0].start
-        self.line = words[0].line
-        self.end = None
-        self.term = None            # the ';' or '{' token
-        self.close = None           # the '}' token of a block
-        self.children = None
-
-    @property
-    def values(self):
-        return [t.value for t in self.args]
-
-    @property
-    def is_block(self):
-        return self.children is not None
-
-    def describe(self):
-        return ' '.join([self.name] + [t.raw for t in self.args])
-
-
-class Root(object):
-    """The file's top level, shaped like a block."""
-    name = '(file)'
-    line = 0
-    start = 0
-    term = None
-    close = None
-    is_block = True
-
-    def __init__(self):
-        self.children = []
+def _code_block(block):
+    """The first *_by_lua_block / *_by_njs_block statement under block, or None."""
+    for s in _syntax.walk(block):
+        if s.is_block and (s.name.endswith('_by_lua_block') or s.name.endswith('_by_njs_block')):
+            return s
+    return None
 
 
 def parse(text, path='<config>'):
-    toks = tokenize(text, path)
-    root = Root()
-    stack = [root]
-    words, comments = [], []
-    for t in toks:
-        if t.kind == 'comment':
-            if words:
-                comments.append(t)
-            continue
-        if t.kind in ('word', 'quoted'):
-            words.append(t)
-            continue
-        if t.kind == ';':
-            if not words:
-                raise EditError('%s:%d: unexpected ";"' % (path, t.line))
-            s = Stmt(words, comments)
-            s.term, s.end = t, t.end
-            stack[-1].children.append(s)
-        elif t.kind == '{':
-            if not words:
-                raise EditError('%s:%d: unexpected "{"' % (path, t.line))
-            if words[0].value.endswith('_by_lua_block') or words[0].value.endswith('_by_njs_block'):
-                raise EditError('%s:%d: %s holds code, not directives; files with such blocks are not edited'
-                                % (path, t.line, from_text(words[0].value)))
-            s = Stmt(words, comments)
-            s.term = t
-            s.children = []
-            stack[-1].children.append(s)
-            stack.append(s)
-        else:
-            if words:
-                raise EditError('%s:%d: unexpected "}"' % (path, t.line))
-            if len(stack) == 1:
-                raise EditError('%s:%d: unexpected "}"' % (path, t.line))
-            s = stack.pop()
-            s.close, s.end = t, t.end
-        words, comments = [], []
-    if words or len(stack) > 1:
-        raise EditError('%s: unexpected end of file, expecting ";" or "}"' % path)
+    """(root, tokens) of a file nginx accepts syntactically; EditError (nginx's message at file:line) if not."""
+    root, toks, problem = _syntax.parse(text)
+    code = _code_block(root)
+    if code is not None:
+        raise EditError('%s:%d: %s holds code, not directives; files with such blocks are not edited'
+                        % (path, code.term.line, from_text(code.name)))
+    if problem is not None:
+        raise EditError('%s:%d: %s' % (path, problem.line, problem.message))
     return root, toks
 
 
@@ -304,6 +155,34 @@ def norm_location(values):
     return values
 
 
+def wanted_locations(match):
+    r"""The [modifier, match] forms a user's location string may mean.
+
+    As nginx facts report it (the modifier, then nginx's value of the pattern,
+    blanks and braces included: ``~ ^/a b$``), or as written in the file
+    (``~ "^/a b$"``, ``~ ^/a\ b$``), read with nginx's own rules."""
+    text = to_text(str(match)).strip(WS)
+    forms = []
+    for mod in LOCATION_MODIFIERS:  # '^~' and '~*' before '~'
+        if text.startswith(mod):
+            rest = text[len(mod):].strip(WS)
+            if rest:
+                forms.append([mod, rest])
+            break
+    else:
+        if text:
+            forms.append([text])
+    try:
+        root, dummy = parse('location %s {}' % text)
+        if len(root.children) == 1 and root.children[0].is_block and root.children[0].values:
+            form = norm_location(root.children[0].values)
+            if form not in forms:
+                forms.append(form)
+    except EditError:
+        pass
+    return forms
+
+
 def listen_matches(want, values):
     if not values:
         return False
@@ -323,16 +202,18 @@ def _lines(stmts):
     return ', '.join('line %d (%s)' % (s.line, from_text(s.describe())) for s in stmts)
 
 
-def _pick(cands, what, line, path):
+def _pick(cands, what, line, path, where=''):
     if line is not None:
         chosen = [c for c in cands if c.line == line]
         if not chosen:
-            raise EditError('no %s starts at %s:%d; candidates: %s' % (what, path, line, _lines(cands) or 'none'))
+            raise EditError('no %s starts at %s:%d%s; candidates: %s'
+                            % (what, path, line, where, _lines(cands) or 'none'))
         return chosen[0]
     if not cands:
-        raise EditError('no %s found in %s' % (what, path))
+        raise EditError('no %s found in %s%s' % (what, path, where))
     if len(cands) > 1:
-        raise EditError('%d blocks match %s in %s: %s; set line to choose one' % (len(cands), what, path, _lines(cands)))
+        raise EditError('%d blocks match %s in %s%s: %s; set line to choose one'
+                        % (len(cands), what, path, where, _lines(cands)))
     return cands[0]
 
 
@@ -344,60 +225,270 @@ def http_container(root):
     return https[0] if https else root
 
 
-def select_block(root, spec, path):
+class ContextBlock(object):
+    """A block a file is read inside of: the including block statement and the file it is in."""
+
+    def __init__(self, stmt, path, name=None):
+        self.name = stmt.name if stmt is not None else name
+        self.values = stmt.values if stmt is not None else []
+        self.children = stmt.children if stmt is not None else []
+        self.line = stmt.line if stmt is not None else 0
+        self.file = path
+
+    def describe(self):
+        return ' '.join([self.name] + list(self.values))
+
+
+class Level(object):
+    """One block level the selection must pass: a name and a test of the block statement."""
+
+    def __init__(self, name, what, test=None):
+        self.name = name
+        self.what = what
+        self.test = test or (lambda stmt: True)
+
+    def matches(self, stmt):
+        return stmt.name == self.name and self.test(stmt)
+
+
+def _has_directive(stmt, name, test):
+    return any(test(d.values) for d in stmt.children if d.name == name and not d.is_block)
+
+
+def selection_levels(spec):
+    """The chain of blocks, outermost first, the selected block is at the end of."""
     scope = spec['scope']
-    line = spec.get('line')
     if scope == 'main':
-        if line not in (None, 0):
-            raise EditError('line does not apply to scope main')
-        return root
+        return []
     if scope == 'events':
-        return _pick(_children(root, 'events'), 'events block', line, path)
-    http = http_container(root)
+        return [Level('events', 'events block')]
+    levels = [Level('http', 'http block')]
     if scope == 'http':
-        if http is root:
-            if line not in (None, 0):
-                raise EditError('no http block in %s (line %d given)' % (path, line))
-            return root
-        return _pick([http], 'http block', line, path)
+        return levels
     if scope == 'upstream':
         if not spec.get('upstream'):
             raise EditError('scope upstream needs upstream (its name)')
-        cands = [u for u in _children(http, 'upstream') if u.values[:1] == [to_text(spec['upstream'])]]
-        return _pick(cands, 'upstream %s' % spec['upstream'], line, path)
-    servers = _children(http, 'server')
+        want = to_text(spec['upstream'])
+        levels.append(Level('upstream', 'upstream %s' % spec['upstream'], lambda s: s.values[:1] == [want]))
+        return levels
     what = 'server block'
+    tests = []
     if spec.get('server_name'):
-        want = to_text(spec['server_name']).lower()
-        servers = [s for s in servers if any(want in [v.lower() for v in d.values]
-                                             for d in s.children if d.name == 'server_name' and not d.is_block)]
+        name = to_text(spec['server_name']).lower()
+        tests.append(lambda s: _has_directive(s, 'server_name', lambda v: name in [x.lower() for x in v]))
         what += ' with server_name %s' % spec['server_name']
     if spec.get('listen'):
-        want = to_text(str(spec['listen']))
-        servers = [s for s in servers if any(listen_matches(want, d.values)
-                                             for d in s.children if d.name == 'listen' and not d.is_block)]
+        addr = to_text(str(spec['listen']))
+        tests.append(lambda s: _has_directive(s, 'listen', lambda v: listen_matches(addr, v)))
         what += ' listening on %s' % spec['listen']
+    levels.append(Level('server', what, lambda s: all(t(s) for t in tests)))
     if scope == 'server':
-        return _pick(servers, what, line, path)
-    # location
+        return levels
     chain = spec.get('location')
     if not chain:
         raise EditError('scope location needs location')
     if isinstance(chain, str):
         chain = [chain]
-    if not servers:
-        raise EditError('no %s found in %s' % (what, path))
-    parents = servers
     for depth, match in enumerate(chain):
-        want = norm_location(to_text(str(match)).split())
-        cands = [loc for p in parents for loc in _children(p, 'location') if norm_location(loc.values) == want]
+        forms = wanted_locations(match)
+        if not forms:
+            raise EditError('location must not be empty')
         label = 'location %s' % ' > '.join(str(m) for m in chain[:depth + 1])
-        if depth == len(chain) - 1:
-            return _pick(cands, label + ' in ' + what, line, path)
+        levels.append(Level('location', label + ' in ' + what,
+                            lambda s, forms=forms: norm_location(s.values) in forms))
+    return levels
+
+
+def describe_context(context):
+    """'http > server (line 12: server)' for an include context."""
+    return ' > '.join('%s (%s:%d)' % (from_text(s.describe()), getattr(s, 'file', None) or '?', s.line)
+                      for s in context)
+
+
+def select_block(root, spec, path, contexts=None):
+    """The block of the file the edit goes in.
+
+    contexts: the include contexts of the file, each a list of the block
+    statements (outermost first) nginx reads the file inside of, as
+    include_contexts() finds them; [] is the main file.  None: unknown, then
+    a file without an http block is taken as included in the http context."""
+    scope = spec['scope']
+    if contexts is None:
+        if scope in ('main', 'events') or _children(root, 'http'):
+            return _select_in(root, spec, path, selection_levels(spec), [])
+        return _select_in(root, spec, path, selection_levels(spec), [ContextBlock(None, None, 'http')])
+    levels = selection_levels(spec)
+    found, problems = [], []
+    for context in contexts:
+        try:
+            block = _select_in(root, spec, path, levels, context)
+        except EditError as e:
+            problems.append((context, e))
+            continue
+        if not any(block is b for b in found):
+            found.append(block)
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        raise EditError('%d blocks match in %s: %s; set line to choose one' % (len(found), path, _lines(found)))
+    if len(problems) == 1:
+        raise problems[0][1]
+    raise EditError('no block for scope %s in %s, which nginx reads in %d places: %s' % (
+        scope, path, len(problems),
+        '; '.join('%s: %s' % (describe_context(c) or 'main', e) for c, e in problems)))
+
+
+def _select_in(root, spec, path, levels, context):
+    scope = spec['scope']
+    line = spec.get('line')
+    where = (' (where nginx reads it: inside %s)' % describe_context(context)) if context and context[0].line else ''
+    if len(context) > len(levels):
+        raise EditError('scope %s cannot be selected in %s: nginx reads it inside %s' % (
+            scope, path, describe_context(context) if context[0].line else 'the http block'))
+    for level, stmt in zip(levels, context):
+        if stmt.name != level.name:
+            raise EditError('scope %s cannot be selected in %s: nginx reads it inside %s'
+                            % (scope, path, describe_context(context)))
+        if not level.test(stmt):
+            raise EditError('no %s%s' % (level.what, where))
+    rest = levels[len(context):]
+    if not rest:
+        if line not in (None, 0) and not (context and line == context[-1].line):
+            raise EditError('line %d does not apply: the %s scope of %s is the file itself%s'
+                            % (line, scope, path, where))
+        return root
+    parents = [root]
+    for depth, level in enumerate(rest):
+        cands = [c for p in parents for c in _children(p, level.name) if level.test(c)]
+        if level.name == 'http' and len(cands) > 1:
+            raise EditError('more than one http block: %s' % _lines(cands))
+        if depth == len(rest) - 1:
+            return _pick(cands, level.what, line, path, where)
         if not cands:
-            raise EditError('no %s in %s found in %s' % (label, what, path))
+            raise EditError('no %s found in %s%s' % (level.what, path, where))
         parents = cands
-    raise EditError('location must not be empty')
+    raise EditError('nothing to select')  # pragma: no cover - rest is never empty here
+
+
+# --- the files nginx reads, and where -------------------------------------------
+
+MAX_INCLUDE_SITES = 10000
+MAX_TREE_FILE_SIZE = 16 * 1024 * 1024
+
+
+def _expand_include(pattern, conf_prefix):
+    """The files an include names, as nginx resolves them (relative to the conf prefix, sorted globs)."""
+    import glob
+    full = pattern if os.path.isabs(pattern) else os.path.join(conf_prefix, pattern)
+    if glob.has_magic(full):
+        return sorted(glob.glob(full)), True
+    return [full], False
+
+
+def _read_config(path):
+    """(text, None) or (None, why) for one file of the tree."""
+    import stat as stat_mod
+    try:
+        st = os.stat(path)
+        if not stat_mod.S_ISREG(st.st_mode):
+            return None, '%s is not a regular file; nginx cannot read it as a config' % path
+        if st.st_size > MAX_TREE_FILE_SIZE:
+            return None, '%s is larger than %d bytes' % (path, MAX_TREE_FILE_SIZE)
+        with open(path, 'rb') as f:
+            data = f.read(MAX_TREE_FILE_SIZE + 1)
+    except (IOError, OSError) as e:
+        return None, 'cannot read %s: %s' % (path, e.strerror or e)
+    if b'\x00' in data:
+        return None, '%s is a binary file' % path
+    return data.decode('latin-1'), None
+
+
+def read_include_tree(main, conf_prefix=None):
+    """Every file nginx reads for the main config main, and inside which blocks.
+
+    Returns (files, problems): files maps the real path of each file to
+    {'names': the paths it is included as, 'contexts': one list of
+    ContextBlock (outermost first) per place nginx reads it; [] for main};
+    problems are the files that could not be read or parsed (what they
+    include is unknown).  Follows include the way nginx does: relative to the
+    conf prefix (the main file's directory), globs sorted, at the place the
+    include stands.
+    """
+    if conf_prefix is None:
+        conf_prefix = os.path.dirname(os.path.abspath(main)) + '/'
+    files = {}
+    parsed = {}
+    problems = []
+    sites = [0]
+
+    def load(real, name):
+        if real not in parsed:
+            text, why = _read_config(name)
+            root = None
+            if why is None:
+                try:
+                    root = parse(text, name)[0]
+                except EditError as e:
+                    why = str(e)
+            if why:
+                problems.append(why)
+            parsed[real] = root
+        return parsed[real]
+
+    def add(name, context):
+        real = os.path.realpath(name)
+        entry = files.setdefault(real, {'names': [], 'contexts': []})
+        if name not in entry['names']:
+            entry['names'].append(name)
+        entry['contexts'].append(context)
+        return real
+
+    def walk(block, name, context, stack):
+        for child in block.children:
+            if child.is_block:
+                walk(child, name, context + [ContextBlock(child, name)], stack)
+                continue
+            if child.name != 'include' or len(child.values) != 1:
+                continue
+            names, globbed = _expand_include(from_text(child.values[0]), conf_prefix)
+            for inc in names:
+                if globbed and not os.path.exists(inc):
+                    continue
+                real = os.path.realpath(inc)
+                if real in stack:
+                    problems.append('include loop at %s:%d (%s)' % (name, child.line, inc))
+                    continue
+                sites[0] += 1
+                if sites[0] > MAX_INCLUDE_SITES:
+                    raise EditError('the include tree of %s has more than %d includes; not followed'
+                                    % (main, MAX_INCLUDE_SITES))
+                add(inc, context)
+                root = load(real, inc)
+                if root is not None:
+                    walk(root, inc, context, stack + (real,))
+
+    real = add(main, [])
+    root = load(real, main)
+    if root is None:
+        raise EditError('cannot read the main nginx config: %s' % problems[-1])
+    walk(root, main, [], (real,))
+    return files, problems
+
+
+def tree_file(path, main, conf_prefix=None, tree=None):
+    """(real path, contexts) of path in the include tree of main, or EditError when nginx does not read it.
+
+    A symbolic link is followed: nginx reads the file it points at, which is the one to edit."""
+    files, problems = tree if tree is not None else read_include_tree(main, conf_prefix)
+    real = os.path.realpath(path)
+    entry = files.get(real)
+    if entry is None:
+        note = ''
+        if problems:
+            note = '; these files could not be read, what they include is unknown: %s' % '; '.join(problems[:5])
+        raise EditError('%s is not a file nginx reads: it is not in the include tree of %s%s%s'
+                        % (path, main, ' (it resolves to %s)' % real if real != os.path.abspath(path) else '', note))
+    return real, entry['contexts']
 
 
 # --- the edit ---------------------------------------------------------------
@@ -487,13 +578,14 @@ def eol_of(text):
     return '\r\n' if crlf and crlf * 2 >= text.count('\n') else '\n'
 
 
-def plan_edit(data, spec, path='<config>'):
+def plan_edit(data, spec, path='<config>', contexts=None):
     """Compute the edit.
 
     data is the file's bytes; spec holds scope, server_name, listen, location,
     upstream, line, directive, args, block, state, insert.  Returns a dict
     with action (added, replaced, removed, none), line, and after (bytes).
-    Raises EditError, and then nothing must change.
+    contexts are the file's include contexts (see read_include_tree); None
+    when unknown.  Raises EditError, and then nothing must change.
     """
     if b'\x00' in data:
         raise EditError('%s is a binary file, not an nginx config' % path)
@@ -523,7 +615,7 @@ def plan_edit(data, spec, path='<config>'):
                 raise EditError('args is required with state=present')
             new = render_statement(name, args)
     root, toks = parse(text, path)
-    block = select_block(root, spec, path)
+    block = select_block(root, spec, path, contexts)
     eol = eol_of(text)
 
     if spec.get('block'):
@@ -601,7 +693,18 @@ class FileState(object):
 
 
 def atomic_write(path, data, st):
-    """Write data to path through a temp file in the same directory, with st's owner and mode."""
+    """Write data to path through a temp file in the same directory, with st's owner and mode.
+
+    An OSError names path (the file the caller writes), not the temp file."""
+    try:
+        _atomic_write(path, data, st)
+    except OSError as e:
+        if getattr(e, 'filename', None) == path and not getattr(e, 'filename2', None):
+            raise
+        raise OSError(e.errno, e.strerror or str(e), path)
+
+
+def _atomic_write(path, data, st):
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
     try:

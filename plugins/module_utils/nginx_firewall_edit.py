@@ -50,6 +50,17 @@ IPT_FILES = {'ip': ('/etc/iptables/rules.v4', '/etc/sysconfig/iptables'),
 
 _HANDLE = re.compile(r'#\s*handle\s+(\d+)\s*$', re.M)
 
+# How wide the union of the addresses of one rule may be, per IP version: at most a /16 of IPv4 and a /48
+# of IPv6 (one site) unless the caller sets allow_wide_sources; with it at most a /8 and a /32.  The whole
+# address space (the world, however it is spelled) is never allowed.
+NARROW_PREFIX = {4: 16, 6: 48}
+WIDE_PREFIX = {4: 8, 6: 32}
+_BITS = {4: 32, 6: 128}
+# ::ffff:a.b.c.d: an IPv4 connection as a dual-stack socket shows it; on the wire (and to the firewall) it is IPv4
+IPV4_MAPPED = ipaddress.ip_network('::ffff:0:0/96')
+# 64:ff9b::a.b.c.d: NAT64, IPv6 packets that stand for IPv4 hosts, counted as the IPv4 addresses they embed
+NAT64 = ipaddress.ip_network('64:ff9b::/96')
+
 
 class FirewallEditError(Exception):
     """A request that is refused, or a state that cannot be changed safely."""
@@ -85,6 +96,9 @@ def parse_addresses(values, what='sources'):
     nets = []
     for value in values:
         text = str(value).strip().strip('[]') if value is not None else ''
+        if '%' in text:
+            raise FirewallEditError('%s: %r carries an IPv6 scope id (%%zone): a firewall rule matches addresses, '
+                                    'not interfaces; give the address without it' % (what, value))
         try:
             net = ipaddress.ip_network(text, strict=True)
         except ValueError as e:
@@ -99,9 +113,65 @@ def parse_addresses(values, what='sources'):
             raise FirewallEditError('%s: %r is not an IPv4/IPv6 address or CIDR (%s)' % (what, value, e))
         if net.prefixlen == 0:
             raise FirewallEditError('%s: %s would open the port to the world: refused' % (what, net))
+        if net.version == 6 and net.prefixlen >= IPV4_MAPPED.prefixlen and net.network_address in IPV4_MAPPED:
+            raise FirewallEditError('%s: %s holds IPv4-mapped addresses (::ffff:a.b.c.d): the firewall sees those '
+                                    'connections as IPv4, so the rule would never match; give the IPv4 address '
+                                    'or network' % (what, net))
         if net not in nets:
             nets.append(net)
     return sorted(nets, key=lambda n: (n.version, n.network_address, n.prefixlen))
+
+
+def address_union(nets):
+    """{4: [...], 6: [...]}: the collapsed union of the networks per IP version; NAT64 networks also count as
+    the IPv4 addresses they stand for."""
+    by_version = {4: [], 6: []}
+    for net in nets:
+        by_version[net.version].append(net)
+        if net.version == 6 and net.prefixlen >= 96 and net.network_address in NAT64:
+            embedded = int(net.network_address) & 0xffffffff
+            by_version[4].append(ipaddress.ip_network((embedded, net.prefixlen - 96)))
+    return dict((v, list(ipaddress.collapse_addresses(n))) for v, n in by_version.items() if n)
+
+
+def check_width(nets, allow_wide=False, what='sources'):
+    """Refuse a set of addresses whose union is wider than the proxies need (more than a NARROW_PREFIX
+    network, or a WIDE_PREFIX one with allow_wide), and always the whole address space."""
+    for version, union in sorted(address_union(nets).items()):
+        bits = _BITS[version]
+        count = sum(n.num_addresses for n in union)
+        shown = ', '.join(str(n) for n in union[:4]) + (', ...' if len(union) > 4 else '')
+        if count >= 2 ** bits:
+            raise FirewallEditError('%s: together they cover every IPv%d address (%s): that opens the port to the '
+                                    'world, refused (allow_wide_sources does not change that)'
+                                    % (what, version, shown))
+        limit = (WIDE_PREFIX if allow_wide else NARROW_PREFIX)[version]
+        if count > 2 ** (bits - limit):
+            if allow_wide:
+                raise FirewallEditError('%s: together they cover %d IPv%d addresses (%s), wider than a /%d, the '
+                                        'most allowed even with allow_wide_sources: refused'
+                                        % (what, count, version, shown, limit))
+            raise FirewallEditError('%s: together they cover %d IPv%d addresses (%s), wider than a /%d, more than '
+                                    'proxies need: refused (allow_wide_sources: true allows up to a /%d)'
+                                    % (what, count, version, shown, limit, WIDE_PREFIX[version]))
+    return nets
+
+
+def check_timeout(timeout):
+    if timeout is None or int(timeout) < 1:
+        raise FirewallEditError('timeout %r refused: each firewall command needs at least 1 second' % (timeout,))
+    return int(timeout)
+
+
+def read_error(collected):
+    """Why the firewalls could not be read completely (a message), or None.
+
+    A ruleset that could not be read (a command that failed, timed out or printed what cannot be evaluated)
+    is unknown, not open: nothing may be concluded from the rest."""
+    errors = collected.get('errors') or []
+    if not errors:
+        return None
+    return 'cannot read the firewall (%s): a ruleset that cannot be read is unknown, not open' % '; '.join(errors)
 
 
 def addr_text(net):

@@ -8,7 +8,7 @@ Everything here runs on the managed node and uses the Python standard
 library only.  ``read_tail`` reads the recent end of a log file backwards in
 blocks (never the whole file); the ``classify_*`` functions turn one log line
 into a record that names the evidence kind and the catalog cause it points at
-(see DOMAIN.md: upstream_down, socket_permission, firewall_block, ...);
+(see docs/causes.md: upstream_down, socket_permission, firewall_block, ...);
 ``summarize`` groups records and ``redact_line`` hides query strings and
 client addresses in the raw lines that are reported.
 """
@@ -261,7 +261,8 @@ ISO_PREFIX = re.compile(
 CTIME_PREFIX = re.compile(
     r'^\s*\[(?P<time>[A-Z][a-z]{2} (?P<mon>[A-Z][a-z]{2}) {1,2}(?P<day>\d{1,2}) (?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d)'
     r'(?P<frac>\.\d+)? (?P<y>\d{4}))\] ')
-DMESG_PREFIX = re.compile(r'^\s*\[\s*\d+\.\d+\] ')
+# "[  450.980219] " (dmesg: seconds since boot)
+DMESG_STAMP = re.compile(r'^\s*\[\s*(\d+)\.(\d+)\] ')
 
 
 def _local_epoch(year, month, day, hour, minute, second, frac=0.0):
@@ -358,6 +359,43 @@ def line_time(line):
     if not line:
         return None
     return _prefix_time(line)[1]
+
+
+def boot_time(stat_path='/proc/stat'):
+    """Epoch at which the kernel booted: the ``btime`` line of /proc/stat, or None."""
+    try:
+        with open(stat_path) as f:
+            for row in f:
+                if row.startswith('btime '):
+                    return float(row.split()[1])
+    except (IOError, OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def dmesg_time(line, boot):
+    """Epoch of a dmesg line ``[  450.980219] ...`` (seconds since boot), given the boot epoch; else None.
+
+    The kernel stamps its ring buffer with a clock that stops while the host is
+    suspended, so on a host that was suspended after boot the result is earlier
+    than the real time by the time spent suspended (the same as what
+    ``dmesg --time-format iso`` prints): a line can then fall out of a window
+    too early, never stay in it too long.
+    """
+    if not line or boot is None:
+        return None
+    m = DMESG_STAMP.match(line)
+    if not m:
+        return None
+    return boot + int(m.group(1)) + float('0.' + m.group(2))
+
+
+def kernel_time(line, boot=None):
+    """Epoch of a kernel log line: its syslog / RFC 3339 / ctime prefix, else its dmesg stamp (needs boot)."""
+    stamp = line_time(line)
+    if stamp is None:
+        stamp = dmesg_time(line, boot)
+    return stamp
 
 
 # ---------------------------------------------------------------------------
@@ -910,16 +948,18 @@ RE_OOM = re.compile(r'(Memory cgroup )?[Oo]ut of memory(?: \([^)]*\))?: Kill(?:e
                     r'(?:.*?total-vm:(\d+)kB, anon-rss:(\d+)kB)?')
 
 
-def classify_kernel_line(line):
+def classify_kernel_line(line, boot=None):
     """Classify one kernel log line (dmesg, journal, kern.log, syslog).
 
     ``Out of memory: Killed process 1234 (php-fpm8.2) total-vm:...`` (also the
     older ``Kill process N (x) score S or sacrifice child`` and ``Memory
     cgroup out of memory: ...``) -> oom_kill / resource_limits.  Returns None
-    or a dict: source ('kernel'), line, time, epoch (None for dmesg's uptime
-    stamps), level (None), kind, catalog, message, pid, process, name (the
-    process name as well), cgroup (bool), total_vm_kb, anon_rss_kb, value
-    (anon_rss_kb).
+    or a dict: source ('kernel'), line, time, epoch, level (None), kind,
+    catalog, message, pid, process, name (the process name as well), cgroup
+    (bool), total_vm_kb, anon_rss_kb, value (anon_rss_kb).  A dmesg line
+    (``[  450.980219] ...``, seconds since boot) gets its epoch from ``boot``
+    (see boot_time and dmesg_time) and ``time`` in RFC 3339 form (UTC); without
+    ``boot`` both are None.
     """
     if not line:
         return None
@@ -928,6 +968,11 @@ def classify_kernel_line(line):
     if not m:
         return None
     stamp, epoch = _prefix_time(line)
+    if stamp is None:
+        epoch = dmesg_time(line, boot)
+        if epoch is not None:
+            seconds, micro = divmod(int(round(epoch * 1000000)), 1000000)
+            stamp = '%s.%06d+00:00' % (time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds)), micro)
     anon = int(m.group(5)) if m.group(5) else None
     return {
         'source': 'kernel', 'line': line, 'time': stamp, 'epoch': epoch, 'level': None,

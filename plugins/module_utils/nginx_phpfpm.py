@@ -50,6 +50,7 @@ import os
 import pwd
 import re
 
+from ansible_collections.badgateway.nginx.plugins.module_utils import _procfs as procfs
 from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_common import NginxError
 from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_common import run as _default_run
 
@@ -1007,15 +1008,6 @@ def test_config(binary, config, run=None, timeout=20):
 
 # --- running processes ----------------------------------------------------------
 
-def _read_status(path):
-    status = {}
-    with open(path, 'rb') as f:
-        for raw in f.read().decode('utf-8', 'replace').splitlines():
-            key, _sep, value = raw.partition(':')
-            status[key] = value.strip()
-    return status
-
-
 def _user_name(uid):
     try:
         return pwd.getpwuid(uid).pw_name
@@ -1043,44 +1035,53 @@ def pool_processes(proc='/proc', user_name=None):
     ``php-fpm: pool NAME``, masters by ``php-fpm: master process (CONFIG)``
     (or an untitled php-fpm* command line).  user_name maps a uid to a name
     (default: the node's passwd, else the number).
+
+    Only processes of our pid and mount namespaces count: the masters of
+    other namespaces (containers on this host) are in set_aside
+    ([{pid, comm, reason, config, pools}], their pool children with them).
     """
     user_name = user_name or _user_name
-    result = {'master': [], 'pools': {}, 'errors': []}
+    result = {'master': [], 'pools': {}, 'errors': [], 'set_aside': []}
     try:
-        entries = sorted((e for e in os.listdir(proc) if e.isdigit()), key=int)
+        os.listdir(proc)
     except OSError as e:
         result['errors'].append({'level': 'error', 'file': proc, 'line': None,
                                  'message': 'cannot list %s: %s' % (proc, e.strerror or e)})
         return result
+    entries = procfs.pids(proc)
     masters = {}
     children = []
-    for entry in entries:
-        base = os.path.join(proc, entry)
-        try:
-            with open(os.path.join(base, 'cmdline'), 'rb') as f:
-                argv = [a.decode('utf-8', 'replace') for a in f.read().split(b'\x00')]
-            while argv and not argv[-1]:
-                argv.pop()
-            if not argv:
-                continue
-            title = argv[0] if len(argv) == 1 or not any(argv[1:]) else ' '.join(a for a in argv if a)
-            kind = config = pool = None
-            if title.startswith('php-fpm: master process'):
-                kind = 'master'
-                m = re.match(r'^php-fpm: master process \((.*)\)\s*$', title)
-                config = m.group(1) if m else None
-            elif title.startswith('php-fpm: pool '):
-                kind = 'child'
-                pool = title[len('php-fpm: pool '):]
-            elif os.path.basename(argv[0]).startswith('php-fpm'):
-                kind = 'master'
-                config = _config_from_argv(argv)
-            if kind is None:
-                continue
-            status = _read_status(os.path.join(base, 'status'))
-        except (IOError, OSError):
+    mine = procfs.own_namespaces(proc)
+    aside = {}
+    foreign_children = []
+    for pid in entries:
+        argv = procfs.argv(pid, proc)
+        if not argv:
+            continue
+        title = argv[0] if len(argv) == 1 or not any(argv[1:]) else ' '.join(a for a in argv if a)
+        kind = config = pool = None
+        if title.startswith('php-fpm: master process'):
+            kind = 'master'
+            m = re.match(r'^php-fpm: master process \((.*)\)\s*$', title)
+            config = m.group(1) if m else None
+        elif title.startswith('php-fpm: pool '):
+            kind = 'child'
+            pool = title[len('php-fpm: pool '):]
+        elif os.path.basename(argv[0]).startswith('php-fpm'):
+            kind = 'master'
+            config = _config_from_argv(argv)
+        if kind is None:
+            continue
+        status = procfs.status(pid, proc)
+        if status is None:
             continue  # the process ended while we looked, or is not ours to read
-        pid = int(entry)
+        reason = procfs.foreign_reason(pid, proc, mine=mine)
+        if reason:
+            if kind == 'master':
+                aside[pid] = dict(procfs.set_aside_entry(pid, reason, proc), config=config, pools=[])
+            else:
+                foreign_children.append((pool, pid, _atoi(status.get('PPid', '0')), reason))
+            continue
         rss = _atoi(status.get('VmRSS', '0').split()[0]) if status.get('VmRSS') else 0
         uids = status.get('Uid', '').split()
         uid = _atoi(uids[1] if len(uids) > 1 else uids[0]) if uids else None
@@ -1092,6 +1093,11 @@ def pool_processes(proc='/proc', user_name=None):
                             'version': version_from_path(name) or version_from_path(argv[0]), 'pools': []}
         else:
             children.append((pool, pid, ppid, rss, uid))
+    for pool, pid, ppid, reason in foreign_children:
+        entry = aside.get(ppid) or aside.setdefault(pid, dict(procfs.set_aside_entry(pid, reason, proc),
+                                                              config=None, pools=[]))
+        if pool not in entry['pools']:
+            entry['pools'].append(pool)
     for pool, pid, ppid, rss, uid in children:
         info = result['pools'].setdefault(pool, {'children': 0, 'pids': [], 'rss_kb_total': 0, 'rss_kb_avg': 0,
                                                  'rss_kb_max': 0, 'users': [], 'masters': []})
@@ -1109,6 +1115,7 @@ def pool_processes(proc='/proc', user_name=None):
     for info in result['pools'].values():
         info['rss_kb_avg'] = int(info['rss_kb_total'] / info['children'] + 0.5)
     result['master'] = [masters[pid] for pid in sorted(masters)]
+    result['set_aside'] = [aside[k] for k in sorted(aside)]
     return result
 
 

@@ -6,7 +6,11 @@
 
 Standard library only.  Listeners are read from /proc/net/{tcp,tcp6,unix}
 (not from ``ss``/``netstat`` text) and mapped to their processes through
-/proc/PID/fd; a connect probe classifies the outcome the way nginx's error
+/proc/PID/fd (through _procfs).  /proc/net is the table of our own network
+namespace; a socket in it held by a process of another pid or network
+namespace (a container sharing the host network) is set aside, not named as
+the owner, and a unix socket path bound in another mount namespace is not our
+path (unless it is the same file, shared by a bind mount); a connect probe classifies the outcome the way nginx's error
 log would name it; unix socket access is judged for a given user from the
 socket's and every parent directory's owner, group and mode, and, when
 running as root, confirmed by really connecting as that user.
@@ -24,6 +28,8 @@ import re
 import socket
 import stat
 import time
+
+from ansible_collections.badgateway.nginx.plugins.module_utils import _procfs as procfs
 
 TCP_LISTEN = '0A'
 UNIX_ACCEPTCON = 0x10000
@@ -54,62 +60,73 @@ def _hex_ipv6(text):
 
 
 def socket_owners(proc='/proc'):
-    """Map socket inode -> [pid, ...] by reading /proc/PID/fd links."""
+    """Map socket inode -> [pid, ...] by reading /proc/PID/fd links (every namespace)."""
     owners = {}
-    try:
-        pids = [p for p in os.listdir(proc) if p.isdigit()]
-    except OSError:
-        return owners
-    for pid in pids:
-        fd_dir = os.path.join(proc, pid, 'fd')
-        try:
-            fds = os.listdir(fd_dir)
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                target = os.readlink(os.path.join(fd_dir, fd))
-            except OSError:
-                continue
-            if target.startswith('socket:['):
-                owners.setdefault(target[8:-1], []).append(int(pid))
+    for pid in procfs.pids(proc):
+        for inode in procfs.socket_inodes(pid, proc):
+            owners.setdefault(inode, []).append(pid)
     return owners
 
 
 def process_info(pid, proc='/proc'):
     """Name, command line, user and systemd unit of a process (what can be read)."""
-    info = {'pid': pid, 'name': None, 'cmdline': None, 'user': None, 'unit': None}
-    base = os.path.join(proc, str(pid))
-    try:
-        with open(os.path.join(base, 'comm')) as f:
-            info['name'] = f.read().strip()
-        with open(os.path.join(base, 'cmdline'), 'rb') as f:
-            info['cmdline'] = f.read().replace(b'\x00', b' ').decode('utf-8', 'replace').strip()[:512]
-        uid = os.stat(base).st_uid
+    info = {'pid': pid, 'name': procfs.comm(pid, proc), 'cmdline': None, 'user': None, 'unit': None}
+    cmd = procfs.cmdline(pid, proc)
+    info['cmdline'] = cmd[:512] if cmd is not None else None
+    uid = procfs.owner_uid(pid, proc)
+    if uid is not None:
         try:
             info['user'] = pwd.getpwuid(uid).pw_name
         except KeyError:
             info['user'] = str(uid)
-        with open(os.path.join(base, 'cgroup')) as f:
-            for line in f:
-                path = line.rstrip('\n').split(':', 2)[-1]
-                units = [part for part in path.split('/') if part.endswith(('.service', '.scope'))]
-                if units:
-                    info['unit'] = units[-1]
-                    if units[-1].endswith('.service'):
-                        break
-    except (IOError, OSError):
-        pass
+    for line in (procfs.text(pid, 'cgroup', proc) or '').splitlines():
+        path = line.split(':', 2)[-1]
+        units = [part for part in path.split('/') if part.endswith(('.service', '.scope'))]
+        if units:
+            info['unit'] = units[-1]
+            if units[-1].endswith('.service'):
+                break
     return info
 
 
-def _processes(inode, owners, cache, proc):
-    result = []
-    for pid in sorted(set(owners.get(inode, ()))):
-        if pid not in cache:
-            cache[pid] = process_info(pid, proc)
-        result.append(cache[pid])
-    return result
+class Owners(object):
+    """The processes holding each socket inode, split into ours and the ones set aside."""
+
+    def __init__(self, proc='/proc', owners=None, cache=None):
+        self.proc = proc
+        self.owners = socket_owners(proc) if owners is None else owners
+        self.cache = {} if cache is None else cache
+        self.mine = procfs.own_namespaces(proc)
+        self.set_aside = []
+
+    def info(self, pid):
+        if pid not in self.cache:
+            self.cache[pid] = process_info(pid, self.proc)
+        return self.cache[pid]
+
+    def split(self, inode, listener, path=None):
+        """(our processes, [{pid, comm, reason}] set aside) holding inode.
+
+        TCP: a holder of another pid or network namespace is set aside (the
+        socket is in our table, but it is not a process of this host's).  Unix
+        (path given): a holder of another mount namespace bound that path in
+        its own file tree, so it does not listen on ours unless the path is the
+        same file in both; then, as for TCP, another pid namespace sets it aside.
+        """
+        ours, aside = [], []
+        for pid in sorted(set(self.owners.get(inode, ()))):
+            reason = None
+            if path and procfs.foreign_reason(pid, self.proc, ('mnt',), self.mine) \
+                    and procfs.same_file(pid, path, self.proc) is not True:
+                reason = procfs.REASONS['mnt']
+            reason = reason or procfs.foreign_reason(pid, self.proc, ('net', 'pid'), self.mine)
+            if reason:
+                entry = procfs.set_aside_entry(pid, reason, self.proc)
+                aside.append(entry)
+                self.set_aside.append(dict(entry, listener=listener))
+            else:
+                ours.append(self.info(pid))
+        return ours, aside
 
 
 def _main_process(procs):
@@ -118,9 +135,11 @@ def _main_process(procs):
 
 
 def tcp_listeners(proc='/proc', owners=None, cache=None):
-    """Listening TCP sockets (IPv4 and IPv6) with their processes."""
-    owners = socket_owners(proc) if owners is None else owners
-    cache = {} if cache is None else cache
+    """Listening TCP sockets (IPv4 and IPv6) of our network namespace with their processes.
+
+    owners: an Owners (or a map inode -> pids, as socket_owners gives).
+    """
+    owners = owners if isinstance(owners, Owners) else Owners(proc, owners, cache)
     found = []
     for name, family, convert in (('tcp', 'ipv4', _hex_ipv4), ('tcp6', 'ipv6', _hex_ipv6)):
         try:
@@ -133,21 +152,26 @@ def tcp_listeners(proc='/proc', owners=None, cache=None):
             if len(parts) < 10 or parts[3] != TCP_LISTEN:
                 continue
             addr, port = parts[1].split(':')
-            procs = _processes(parts[9], owners, cache, proc)
+            address, port = convert(addr), int(port, 16)
+            procs, aside = owners.split(parts[9], '%s:%d' % ('[%s]' % address if ':' in address else address, port))
             main = _main_process(procs)
             found.append({
-                'family': family, 'address': convert(addr), 'port': int(port, 16), 'inode': int(parts[9]),
+                'family': family, 'address': address, 'port': port, 'inode': int(parts[9]),
                 'pids': [p['pid'] for p in procs], 'process': main['name'] if main else None,
                 'unit': main['unit'] if main else None, 'user': main['user'] if main else None,
+                'set_aside': aside,
             })
     found.sort(key=lambda x: (x['port'], x['family'], x['address']))
     return found
 
 
 def unix_listeners(proc='/proc', owners=None, cache=None):
-    """Listening unix stream sockets with a path, with their processes."""
-    owners = socket_owners(proc) if owners is None else owners
-    cache = {} if cache is None else cache
+    """Listening unix stream sockets with a path in our file tree, with their processes.
+
+    A socket whose every holder bound its path in another mount namespace is
+    left out (its holders are in owners.set_aside).
+    """
+    owners = owners if isinstance(owners, Owners) else Owners(proc, owners, cache)
     found = []
     try:
         with open(os.path.join(proc, 'net', 'unix')) as f:
@@ -161,19 +185,22 @@ def unix_listeners(proc='/proc', owners=None, cache=None):
         flags, kind, inode, path = int(parts[3], 16), int(parts[4], 16), parts[6], parts[7].strip()
         if not (flags & UNIX_ACCEPTCON) or kind != UNIX_STREAM or not path.startswith('/'):
             continue
-        procs = _processes(inode, owners, cache, proc)
+        procs, aside = owners.split(inode, path, path)
+        if aside and not procs and all(a['reason'] == procfs.REASONS['mnt'] for a in aside):
+            continue  # bound in another file tree: not a listener on our path
         main = _main_process(procs)
         found.append({'path': path, 'inode': int(inode), 'pids': [p['pid'] for p in procs],
                       'process': main['name'] if main else None, 'unit': main['unit'] if main else None,
-                      'user': main['user'] if main else None})
+                      'user': main['user'] if main else None, 'set_aside': aside})
     found.sort(key=lambda x: x['path'])
     return found
 
 
 def listeners(proc='/proc'):
-    owners = socket_owners(proc)
-    cache = {}
-    return {'tcp': tcp_listeners(proc, owners, cache), 'unix': unix_listeners(proc, owners, cache)}
+    """{tcp, unix, set_aside}: the listeners of our namespaces, and the processes of other namespaces
+    that hold listening sockets in our table ({pid, comm, reason, listener}), which are not named as owners."""
+    owners = Owners(proc)
+    return {'tcp': tcp_listeners(proc, owners), 'unix': unix_listeners(proc, owners), 'set_aside': owners.set_aside}
 
 
 def _classify_error(exc):
@@ -425,28 +452,20 @@ def disk_free(paths):
 
 
 def process_files(name='nginx', proc='/proc'):
-    """Open files against the limit for every process called `name`."""
+    """Open files against the limit for every process called `name` of our pid and mount namespaces."""
     found = []
-    try:
-        pids = sorted(int(p) for p in os.listdir(proc) if p.isdigit())
-    except OSError:
-        return found
-    for pid in pids:
-        comm = _read(os.path.join(proc, str(pid), 'comm'))
-        if comm is None or comm.strip() != name:
+    mine = procfs.own_namespaces(proc)
+    for pid in procfs.pids(proc):
+        if procfs.comm(pid, proc) != name or procfs.foreign_reason(pid, proc, mine=mine):
             continue
-        cmdline = (_read(os.path.join(proc, str(pid), 'cmdline')) or '').replace('\x00', ' ').strip()
-        try:
-            open_files = len(os.listdir(os.path.join(proc, str(pid), 'fd')))
-        except OSError:
-            open_files = None
+        cmdline = procfs.cmdline(pid, proc) or ''
         soft = hard = None
-        for line in (_read(os.path.join(proc, str(pid), 'limits')) or '').splitlines():
+        for line in (procfs.text(pid, 'limits', proc) or '').splitlines():
             if line.startswith('Max open files'):
                 fields = line.split()
                 soft = None if fields[3] == 'unlimited' else int(fields[3])
                 hard = None if fields[4] == 'unlimited' else int(fields[4])
-        found.append({'pid': pid, 'cmdline': cmdline[:200], 'open_files': open_files,
+        found.append({'pid': pid, 'cmdline': cmdline[:200], 'open_files': procfs.fd_count(pid, proc),
                       'limit_soft': soft, 'limit_hard': hard,
                       'role': 'master' if 'master' in cmdline else ('worker' if 'worker' in cmdline else 'other')})
     return found

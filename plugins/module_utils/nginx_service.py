@@ -368,7 +368,13 @@ def _covers(listen_address, wanted):
 
 
 def find_listener(port=None, path=None, address=None, table=None, wanted=None):
-    """The listener on the port (at the address, or a wildcard) or socket path, or None."""
+    """The listener on the port (at the address, or a wildcard) or socket path, or None.
+
+    The table is nginx_probe.listeners(): our network namespace's sockets,
+    without the unix paths that processes of other mount namespaces bound in
+    their own file trees; a TCP listener held only by processes of other pid
+    namespaces is found, with no owner named and those processes in set_aside.
+    """
     table = probe.listeners() if table is None else table
     if path:
         for item in table.get('unix') or []:
@@ -405,7 +411,8 @@ def listener_summary(item):
     if not item:
         return None
     summary = {'pid': item['pids'][0] if item.get('pids') else None, 'pids': item.get('pids') or [],
-               'process': item.get('process'), 'unit': item.get('unit'), 'user': item.get('user')}
+               'process': item.get('process'), 'unit': item.get('unit'), 'user': item.get('user'),
+               'set_aside': item.get('set_aside') or []}
     if 'path' in item:
         summary['path'] = item['path']
     else:

@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import difflib
 import errno
 import fcntl
 import hashlib
@@ -29,6 +30,7 @@ import os
 import re
 import signal
 import ssl
+import stat
 import time
 
 try:
@@ -54,14 +56,21 @@ from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_edit import
     from_text,
     parse as parse_nginx,
     plan_edit,
+    read_include_tree,
     record_shift,
     shift_line,
+    tree_file,
 )
 from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_logs import (
     classify_error_line,
     redact_line,
 )
+from ansible_collections.badgateway.nginx.plugins.module_utils import _procfs as procfs
 from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_phpfpm
+from ansible_collections.badgateway.nginx.plugins.module_utils._redact import (
+    redact_ini_text,
+    redact_nginx_text,
+)
 
 NGINX_KEYS = ('path', 'scope', 'server_name', 'listen', 'location', 'upstream', 'line',
               'directive', 'args', 'key', 'block', 'state', 'insert')
@@ -287,23 +296,99 @@ def _write_private(path, data):
         os.close(fd)
 
 
-def secure_dir(path):
-    """Create path (mode 0700) or check an existing one belongs to this user and is private."""
+LOCK_MARK = b'badgateway-nginx journal lock\n'
+# the names the journal creates in its directory (anything else there was not made by it)
+OWN_NAMES = frozenset((LOCK, 'last-commit', TXN_DIR, 'failed'))
+TXN_NAME = re.compile(r'^(?:manifest\.json(?:\.tmp)?|f\d{3,}\.orig)$')
+
+
+def _check_private_dir(path, what):
+    """lstat of path when it is a real directory of this user, private; else TxnError (nothing changed)."""
+    try:
+        st = os.lstat(path)
+    except OSError as e:
+        raise TxnError('cannot use the %s %s: %s' % (what, path, e.strerror or e))
+    if stat.S_ISLNK(st.st_mode):
+        raise TxnError('the %s %s is a symbolic link; refusing to use it' % (what, path))
+    if not stat.S_ISDIR(st.st_mode):
+        raise TxnError('the %s %s is not a directory' % (what, path))
+    if st.st_uid != os.geteuid():
+        raise TxnError('the %s %s belongs to uid %d, not to uid %d running this; refusing to use it'
+                       % (what, path, st.st_uid, os.geteuid()))
+    if st.st_mode & 0o077:
+        raise TxnError('the %s %s has mode %04o: group or others may use it; it must be 0700 (not changed)'
+                       % (what, path, st.st_mode & 0o7777))
+    return st
+
+
+def _lock_marked(journal_dir):
+    try:
+        with open(os.path.join(journal_dir, LOCK), 'rb') as f:
+            return f.read(len(LOCK_MARK)) == LOCK_MARK
+    except (IOError, OSError):
+        return False
+
+
+def _legacy_journal(journal_dir, names):
+    """A journal directory of badgateway.nginx 0.1 (lock holding a pid or nothing, last-commit, txn)."""
+    if not set(names) <= OWN_NAMES:
+        return False
+    if LOCK not in names:
+        return not names
+    try:
+        with open(os.path.join(journal_dir, LOCK), 'rb') as f:
+            content = f.read(64)
+    except (IOError, OSError):
+        return False
+    return re.match(br'^\d*\n?$', content) is not None
+
+
+def journal_state(path):
+    """'missing' or 'ours' for a journal directory, or TxnError when it is not one badgateway.nginx may use."""
     if not os.path.isabs(path):
         raise TxnError('journal_dir must be an absolute path, got %r' % path)
+    if not os.path.lexists(path):
+        return 'missing'
+    _check_private_dir(path, 'journal directory')
+    if _lock_marked(path):
+        return 'ours'
     try:
-        os.makedirs(path, 0o700)
+        names = os.listdir(path)
     except OSError as e:
-        if e.errno != errno.EEXIST:
+        raise TxnError('cannot list the journal directory %s: %s' % (path, e.strerror or e))
+    if _legacy_journal(path, names):
+        return 'legacy'
+    raise TxnError('the journal directory %s was not created by badgateway.nginx (no marked %s in it, and it holds '
+                   '%s); refusing to use it: choose a new directory for journal_dir'
+                   % (path, LOCK, ', '.join(sorted(names)[:10]) or 'nothing'))
+
+
+def secure_dir(path):
+    """The journal's own directory: create it (0700, with its marked lock file), or check it is one it made.
+
+    An existing directory is never chmodded and nothing in it that the journal did not create is touched."""
+    state = journal_state(path)
+    if state == 'missing':
+        parent = os.path.dirname(path.rstrip('/')) or '/'
+        try:
+            if not os.path.isdir(parent):
+                os.makedirs(parent, 0o755)
+            os.mkdir(path, 0o700)
+        except OSError as e:
+            if e.errno == errno.EEXIST:  # another run made it just now
+                return secure_dir(path)
             raise TxnError('cannot create the journal directory %s: %s' % (path, e.strerror or e))
-    st = os.lstat(path)
-    if not os.path.isdir(path) or os.path.islink(path):
-        raise TxnError('journal directory %s is not a directory' % path)
-    if st.st_uid != os.geteuid():
-        raise TxnError('journal directory %s belongs to uid %d, not to uid %d running this; refusing to use it'
-                       % (path, st.st_uid, os.geteuid()))
-    if st.st_mode & 0o7777 != 0o700:
-        os.chmod(path, 0o700)
+        os.chmod(path, 0o700)  # it is ours: the umask must not widen it
+        _check_private_dir(path, 'journal directory')
+    if state != 'ours':
+        fd = os.open(os.path.join(path, LOCK), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+            os.pwrite(fd, LOCK_MARK, 0)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        _fsync_dir(path)
 
 
 def snapshot(path):
@@ -329,7 +414,7 @@ def write_journal(journal_dir, snapshots, meta):
     txn = os.path.join(journal_dir, TXN_DIR)
     discard_journal(journal_dir)
     os.mkdir(txn, 0o700)
-    os.chmod(txn, 0o700)
+    os.chmod(txn, 0o700)  # made just now
     files = []
     for n, snap in enumerate(snapshots):
         name = 'f%03d.orig' % n
@@ -356,8 +441,9 @@ def read_journal(journal_dir, cleanup=True):
     raises TxnError (the journal is kept for a human to look at).
     """
     txn = os.path.join(journal_dir, TXN_DIR)
-    if not os.path.isdir(txn):
+    if not os.path.lexists(txn):
         return None
+    _check_private_dir(txn, 'journal')
     mpath = os.path.join(txn, MANIFEST)
     if not os.path.exists(mpath):
         if cleanup:
@@ -386,15 +472,26 @@ def read_journal(journal_dir, cleanup=True):
 
 
 def discard_journal(journal_dir):
+    """Delete the journal's own files in journal_dir/txn, then the directory; anything else there is kept
+    (and then TxnError says so)."""
     txn = os.path.join(journal_dir, TXN_DIR)
-    if not os.path.isdir(txn):
+    if not os.path.lexists(txn):
         return
+    _check_private_dir(txn, 'journal')
     mpath = os.path.join(txn, MANIFEST)
-    if os.path.exists(mpath):  # the manifest goes first: a partly deleted journal is never trusted
+    if os.path.lexists(mpath):  # the manifest goes first: a partly deleted journal is never trusted
         os.unlink(mpath)
         _fsync_dir(txn)
+    foreign = []
     for name in os.listdir(txn):
-        os.unlink(os.path.join(txn, name))
+        full = os.path.join(txn, name)
+        if TXN_NAME.match(name) and stat.S_ISREG(os.lstat(full).st_mode):
+            os.unlink(full)
+        else:
+            foreign.append(name)
+    if foreign:
+        raise TxnError('the journal %s holds %s, which the journal did not create; kept them and the directory'
+                       % (txn, ', '.join(sorted(foreign)[:10])))
     os.rmdir(txn)
     _fsync_dir(journal_dir)
 
@@ -438,7 +535,10 @@ class Lock(object):
         self.fd = None
 
     def acquire(self, timeout, sleep=time.sleep, clock=time.time):
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        except OSError as e:
+            raise TxnError('cannot open the lock %s: %s' % (self.path, e.strerror or e))
         os.fchmod(fd, 0o600)
         deadline = clock() + max(0, timeout)
         while True:
@@ -450,27 +550,53 @@ class Lock(object):
                     os.close(fd)
                     raise TxnError('cannot lock %s: %s' % (self.path, e.strerror or e))
             if clock() >= deadline:
-                holder = 'unknown'
-                try:
-                    holder = os.pread(fd, 32, 0).decode('ascii', 'replace').strip() or 'unknown'
-                except (OSError, AttributeError):
-                    pass
+                holder = lock_holder(fd)
                 os.close(fd)
                 raise TxnError('another run (pid %s) holds the lock on this host (%s); waited %s s (lock_timeout)'
                                % (holder, self.path, timeout))
             sleep(0.1)
         os.ftruncate(fd, 0)
-        os.pwrite(fd, ('%d\n' % os.getpid()).encode('ascii'), 0)
+        os.pwrite(fd, LOCK_MARK + ('%d\n' % os.getpid()).encode('ascii'), 0)
         self.fd = fd
 
     def release(self):
         if self.fd is not None:
             try:
-                os.ftruncate(self.fd, 0)
+                os.ftruncate(self.fd, len(LOCK_MARK))
             except OSError:
                 pass
             os.close(self.fd)
             self.fd = None
+
+
+def lock_holder(fd):
+    """The pid written in a lock file (after the mark), or 'unknown'."""
+    try:
+        raw = os.pread(fd, 128, 0)
+    except (OSError, AttributeError):
+        return 'unknown'
+    if raw.startswith(LOCK_MARK):
+        raw = raw[len(LOCK_MARK):]
+    return raw.decode('ascii', 'replace').strip() or 'unknown'
+
+
+def live_run(journal_dir):
+    """The pid (or 'unknown') of a run that holds the lock now, or None; never creates or changes a file."""
+    try:
+        fd = os.open(os.path.join(journal_dir, LOCK), os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except (IOError, OSError) as e:
+            if e.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                return lock_holder(fd)
+            return None
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
 
 
 # ---------------------------------------------------------------------------
@@ -478,84 +604,122 @@ class Lock(object):
 # ---------------------------------------------------------------------------
 
 def read_cmdline(pid, proc='/proc'):
-    try:
-        with open(os.path.join(proc, str(pid), 'cmdline'), 'rb') as f:
-            raw = f.read()
-    except (IOError, OSError):
-        return None
-    return raw.replace(b'\x00', b' ').strip().decode('utf-8', 'replace')
+    return procfs.cmdline(pid, proc)
 
 
 def read_ppid(pid, proc='/proc'):
-    try:
-        with open(os.path.join(proc, str(pid), 'stat'), 'rb') as f:
-            raw = f.read().decode('utf-8', 'replace')
-    except (IOError, OSError):
-        return None
-    # pid (comm) state ppid ...; comm may hold spaces and parentheses
-    rest = raw[raw.rfind(')') + 2:].split()
-    try:
-        return int(rest[1])
-    except (IndexError, ValueError):
-        return None
+    return procfs.ppid(pid, proc)
 
 
 def list_pids(proc='/proc'):
-    try:
-        return sorted(int(e) for e in os.listdir(proc) if e.isdigit())
-    except OSError:
-        return []
+    return procfs.pids(proc)
 
 
 def children(master, proc='/proc', prefix='nginx: worker process'):
     """Pids of master's children whose title starts with prefix and that are not shutting down."""
     out = set()
-    for pid in list_pids(proc):
-        if read_ppid(pid, proc) != master:
-            continue
-        cmd = read_cmdline(pid, proc) or ''
+    for pid in procfs.children(master, proc):
+        cmd = procfs.cmdline(pid, proc) or ''
         if cmd.startswith(prefix) and not cmd.endswith('is shutting down'):
             out.add(pid)
     return out
 
 
 def alive(pid, proc='/proc'):
-    if not pid:
-        return False
-    try:
-        with open(os.path.join(proc, str(pid), 'stat'), 'rb') as f:
-            raw = f.read().decode('utf-8', 'replace')
-    except (IOError, OSError):
-        return False
-    state = raw[raw.rfind(')') + 2:].split()[:1]
-    return state != ['Z'] and state != ['X']
+    return procfs.alive(pid, proc)
 
 
 def find_masters(title, proc='/proc'):
-    """Pids whose process title starts with title, e.g. 'nginx: master process'."""
-    return [pid for pid in list_pids(proc) if (read_cmdline(pid, proc) or '').startswith(title)]
+    """Pids whose process title starts with title, e.g. 'nginx: master process', in every namespace."""
+    return [pid for pid in procfs.pids(proc) if (procfs.cmdline(pid, proc) or '').startswith(title)]
 
 
-def pid_from_file(path, title, proc='/proc'):
-    """The pid in path when that process runs and has the given title, else None."""
+def our_masters(title, proc='/proc'):
+    """(running masters of our pid and mount namespaces, [{pid, comm, reason}] of the ones set aside).
+
+    On a host that runs containers their masters are in this /proc too; they
+    are never ours to signal.
+    """
+    return procfs.split_ours([m for m in find_masters(title, proc) if procfs.alive(m, proc)], proc)
+
+
+def read_pid_file(path):
+    """The pid a pid file names, or None (no file, empty, not a positive number)."""
     try:
         with open(path) as f:
             pid = int(f.read().strip() or 0)
     except (IOError, OSError, ValueError):
         return None
-    if pid > 0 and (read_cmdline(pid, proc) or '').startswith(title) and alive(pid, proc):
+    return pid if pid > 0 else None
+
+
+def pid_state(pid, title, proc='/proc'):
+    """Why pid is not a master of our namespaces with that title (a phrase), or None when it is one."""
+    if not alive(pid, proc):
+        return 'is not running'
+    cmd = read_cmdline(pid, proc) or ''
+    if not cmd.startswith(title):
+        # its name only: the command line of an unrelated process may hold a secret
+        return 'is not a master (it is %s)' % (procfs.comm(pid, proc) or 'unknown')
+    reason = procfs.foreign_reason(pid, proc)
+    if reason:
+        return 'is a master in an' + reason  # 'is a master in another pid namespace'
+    return None
+
+
+def pid_from_file(path, title, proc='/proc'):
+    """The pid in path when that process runs, has the given title and is of our namespaces, else None."""
+    pid = read_pid_file(path)
+    if pid and pid_state(pid, title, proc) is None:
         return pid
+    return None
+
+
+def describe_set_aside(aside):
+    """'555 (other pid namespace), 777 (runs /srv/x.conf)'."""
+    return ', '.join('%d (%s)' % (a['pid'], a['reason']) for a in aside)
+
+
+def aside_note(aside):
+    return ' (masters set aside: %s)' % describe_set_aside(aside) if aside else ''
+
+
+def _same_path(a, b):
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def pick_master(kind, named, pid_file, mine, aside, what, title, proc):
+    """The master of this daemon, by pid file, config and namespace; never by being the only one.
+
+    named: the pid the pid file names (or None); mine: the masters of our
+    namespaces that run this config.  The pid file's master when it is one of
+    them; else the single one of them (the pid file is missing or stale); a
+    stale pid file with none of them, or several of them, is a TxnError that
+    says what was set aside; no pid file and none of them: None (not running).
+    """
+    if named and named in mine:
+        return named
+    stale = None
+    if named:
+        stale = pid_state(named, title, proc) or 'runs another configuration'
+    if len(mine) == 1:
+        return mine[0]
+    others = ('; %d other master(s) set aside: %s' % (len(aside), describe_set_aside(aside))) if aside else ''
+    of = ' of %s' % what if what else ''
+    if len(mine) > 1:
+        raise TxnError('%d %s masters%s run in our pid and mount namespaces (pids %s)%s; set %s.pid_file or %s.config'
+                       % (len(mine), kind, of, ', '.join(str(m) for m in mine), others, kind.replace('-', '_'),
+                          kind.replace('-', '_')))
+    if stale:
+        raise TxnError('no %s master%s runs in our pid and mount namespaces (pid file %s names %d, which %s)%s; '
+                       'nothing was signalled' % (kind, of, pid_file, named, stale, others))
     return None
 
 
 def systemd_unit(pid, proc='/proc'):
     """The .service unit a process runs in (from its cgroup), or None."""
-    try:
-        with open(os.path.join(proc, str(pid), 'cgroup')) as f:
-            text = f.read()
-    except (IOError, OSError):
-        return None
-    for line in text.splitlines():
+    text = procfs.text(pid, 'cgroup', proc)
+    for line in (text or '').splitlines():
         m = re.search(r'/([^/]+\.service)(?:/|$)', line.split(':', 2)[-1])
         if m:
             return m.group(1)
@@ -579,6 +743,7 @@ class Daemon(object):
         self.reload_timeout = params.get('reload_timeout') or 10
         self.timeout = timeout
         self.proc = proc
+        self.set_aside = []  # masters of other namespaces or configurations the last master() set aside
 
     @staticmethod
     def own_unit(unit):
@@ -610,6 +775,7 @@ class Nginx(Daemon):
         Daemon.__init__(self, params, timeout, proc)
         self.prefix = self.params.get('prefix')
         self._paths = None
+        self._info = None
 
     @staticmethod
     def own_unit(unit):
@@ -624,8 +790,7 @@ class Nginx(Daemon):
         if self._paths is None:
             info = {'paths': {}}
             if not (self.config and self.prefix):
-                rc, out, err = run([self.binary(), '-V'], self.timeout)
-                info = parse_version(err + out.decode('utf-8', 'replace'))
+                info = self.build_paths()
             prefix, conf, dummy = resolve_paths(info, self.config, self.prefix)
             pid_file = self.pid_file
             error_log = None
@@ -655,21 +820,58 @@ class Nginx(Daemon):
         rc, errors, warnings, dummy = test_config(self.binary(), self.config, self.prefix, self.timeout)
         return rc == 0, errors, warnings
 
+    def build_paths(self):
+        """The paths this nginx binary was built with (``nginx -V``), read once."""
+        if self._info is None:
+            rc, out, err = run([self.binary(), '-V'], self.timeout)
+            self._info = parse_version(err + out.decode('utf-8', 'replace'))
+        return self._info
+
+    def master_config(self, pid):
+        """The main config file a master runs: its title's -c (relative to its -p prefix) or the build's."""
+        args = (read_cmdline(pid, self.proc) or '')[len(self.TITLE):].split()[1:]
+        given = {'-c': None, '-p': None}
+        i = 0
+        while i < len(args):
+            flag = args[i][:2]
+            if flag in given:
+                if len(args[i]) > 2:
+                    given[flag] = args[i][2:]
+                elif i + 1 < len(args):
+                    given[flag] = args[i + 1]
+                    i += 1
+            i += 1
+        conf, prefix = given['-c'], given['-p']
+        if conf and os.path.isabs(conf):
+            return conf
+        info = {'paths': {}} if (conf and prefix) else self.build_paths()
+        return resolve_paths(info, conf, prefix)[1]
+
     def master(self):
-        """The running master's pid, or None when nginx does not run."""
-        pid_file = self.paths()[2]
-        pid = pid_from_file(pid_file, self.TITLE, self.proc)
-        if pid:
-            return pid
-        masters = find_masters(self.TITLE, self.proc)
-        if len(masters) > 1:
-            conf = self.paths()[1]
-            mine = [m for m in masters if conf in (read_cmdline(m, self.proc) or '').split()]
-            if len(mine) == 1:
-                return mine[0]
-            raise TxnError('%d nginx masters run (pids %s) and none is named by %s; set nginx.pid_file'
-                           % (len(masters), ', '.join(str(m) for m in masters), pid_file))
-        return masters[0] if masters else None
+        """The running master of this nginx, or None when it does not run.
+
+        It is the master the pid file names when that one runs this config in
+        our pid and mount namespaces, else the single master there that runs
+        this config.  Masters of other namespaces (containers) and of other
+        configurations are set aside (self.set_aside); a stale pid file with
+        no master of this config is a TxnError, so that another nginx is
+        never signalled.
+        """
+        prefix, conf, pid_file, dummy = self.paths()
+        ours, aside = our_masters(self.TITLE, self.proc)
+        mine = []
+        for pid in ours:
+            try:
+                config = self.master_config(pid)
+            except NginxError:
+                config = None  # this build's default cannot be read: only a title's -c is known
+            if config and _same_path(config, conf):
+                mine.append(pid)
+            else:
+                aside.append(procfs.set_aside_entry(pid, 'runs %s' % (config or 'an unknown configuration'),
+                                                    self.proc))
+        self.set_aside = aside
+        return pick_master('nginx', read_pid_file(pid_file), pid_file, mine, aside, conf, self.TITLE, self.proc)
 
     def reload(self, error_log, sleep=time.sleep, clock=time.time, strict=True):
         """Graceful reload, confirmed; returns a detail string, raises TxnError when it did not take effect.
@@ -680,7 +882,7 @@ class Nginx(Daemon):
         """
         master = self.master()
         if not master:
-            return 'nginx is not running; nothing to reload'
+            return 'nginx is not running; nothing to reload%s' % aside_note(self.set_aside)
         before = children(master, self.proc)
         offset = log_size(error_log)
         unit = self.unit(master)
@@ -762,18 +964,25 @@ class PhpFpm(Daemon):
                            'message': 'php-fpm -t failed (rc=%d): %s' % (rc, output.strip()[-500:] or 'no output')})
         return rc == 0, errors, warnings
 
+    def master_config(self, pid):
+        """The config file a php-fpm master runs, from its title 'php-fpm: master process (CONFIG)'."""
+        m = re.match(r'^php-fpm: master process \((.*)\)\s*$', read_cmdline(pid, self.proc) or '')
+        return m.group(1) if m else None
+
     def master(self):
-        if self.pid_file:
-            pid = pid_from_file(self.pid_file, 'php-fpm', self.proc)
-            if pid:
-                return pid
-        masters = find_masters(self.TITLE, self.proc)
-        if self.config and len(masters) > 1:
-            masters = [m for m in masters if self.config in (read_cmdline(m, self.proc) or '')] or masters
-        if len(masters) > 1:
-            raise TxnError('%d php-fpm masters run (pids %s); set php_fpm.pid_file or php_fpm.config'
-                           % (len(masters), ', '.join(str(m) for m in masters)))
-        return masters[0] if masters else None
+        """The running php-fpm master of this config and our namespaces (as Nginx.master), or None."""
+        ours, aside = our_masters(self.TITLE, self.proc)
+        mine = []
+        for pid in ours:
+            config = self.master_config(pid)
+            if self.config and config and not _same_path(config, self.config):
+                aside.append(procfs.set_aside_entry(pid, 'runs %s' % config, self.proc))
+            else:
+                mine.append(pid)
+        self.set_aside = aside
+        named = read_pid_file(self.pid_file) if self.pid_file else None
+        return pick_master('php-fpm', named, self.pid_file, mine, aside, self.config,
+                           self.TITLE, self.proc)
 
     def reload(self, sleep=time.sleep, clock=time.time, restart=False):
         master = self.master()
@@ -805,7 +1014,7 @@ class PhpFpm(Daemon):
                 raise TxnError('cannot send SIGUSR2 to the php-fpm master %d: %s' % (master, e.strerror or e))
             how = 'SIGUSR2 to master %d' % master
         else:
-            return 'php-fpm is not running; nothing to reload'
+            return 'php-fpm is not running; nothing to reload%s' % aside_note(self.set_aside)
         if not master:
             return how
         deadline = clock() + self.reload_timeout
@@ -813,8 +1022,10 @@ class PhpFpm(Daemon):
             sleep(0.1)
             pid = master if alive(master, self.proc) else None
             if pid is None:
-                found = find_masters(self.TITLE, self.proc)
-                pid = found[0] if len(found) == 1 else None
+                try:
+                    pid = self.master()
+                except TxnError:
+                    pid = None
             if pid and (not before or children(pid, self.proc, 'php-fpm: pool ') - before):
                 return '%s; php-fpm master %d runs' % (how, pid)
         if self.master():
@@ -924,6 +1135,101 @@ def redact_all(lines):
 # The transaction
 # ---------------------------------------------------------------------------
 
+def verify_restored(snap):
+    """{path, sha256, problem} after a restore: the file on disk read back against its journal entry."""
+    path = snap['path']
+    want = hashlib.sha256(snap['data']).hexdigest()
+    out = {'path': path, 'sha256': want, 'problem': None}
+    if not snap['existed']:
+        if os.path.lexists(path):
+            out['problem'] = 'still exists, though it did not before'
+        return out
+    try:
+        st = os.stat(path)
+        with open(path, 'rb') as f:
+            got = hashlib.sha256(f.read()).hexdigest()
+    except (IOError, OSError) as e:
+        out['problem'] = 'cannot read it back: %s' % (e.strerror or e)
+        return out
+    if got != want:
+        out['problem'] = 'reads back with sha256 %s, not %s' % (got, want)
+    elif (st.st_uid, st.st_gid, st.st_mode & 0o7777) != (snap['uid'], snap['gid'], snap['mode']):
+        out['problem'] = 'owner/mode %d:%d %04o, not %d:%d %04o' % (
+            st.st_uid, st.st_gid, st.st_mode & 0o7777, snap['uid'], snap['gid'], snap['mode'])
+    return out
+
+
+FAILED_DIR = 'failed'
+FAILED_NAME = re.compile(r'^\d{8}T\d{6}-\d+-\d{2}-[A-Za-z0-9._-]*$')
+KEEP_FAILED = 50
+
+
+def redacted_text(data, kinds):
+    text = data.decode('latin-1')
+    if 'fpm' in kinds and 'nginx' not in kinds:
+        out = redact_ini_text(text, lambda key: nginx_phpfpm._secret(key.strip()))
+    else:
+        out = redact_nginx_text(text)
+    return from_text(out)
+
+
+def failing_summary(shown, before, after, kinds):
+    """A unified diff of a file before the run and as it failed, secret values hidden."""
+    return ''.join(difflib.unified_diff(
+        redacted_text(before, kinds).splitlines(True), redacted_text(after, kinds).splitlines(True),
+        '%s (before)' % shown, '%s (failing)' % shown))
+
+
+def keep_failing_versions(journal_dir, files, changed):
+    """Keep the failing content of each changed file on the node (journal_dir/failed, 0600) and return
+    {path as given: {saved, sha256, diff}}: the saved copy's path, and a diff with secret values hidden."""
+    out = {}
+    stamp = '%s-%d' % (time.strftime('%Y%m%dT%H%M%S'), os.getpid())
+    folder = os.path.join(journal_dir, FAILED_DIR)
+    problem = None
+    try:
+        if not os.path.lexists(folder):
+            os.mkdir(folder, 0o700)
+            os.chmod(folder, 0o700)
+        _check_private_dir(folder, 'failing-version directory')
+    except (TxnError, OSError) as e:
+        problem = str(e)
+    for n, p in enumerate(changed):
+        entry = files[p]
+        item = {'saved': None, 'sha256': hashlib.sha256(entry['after']).hexdigest(), 'diff': None}
+        try:
+            item['diff'] = failing_summary(entry['shown'], entry['snap']['data'], entry['after'], entry['kinds'])
+        except Exception as e:  # pylint: disable=broad-except
+            item['diff'] = None
+            item['error'] = 'no diff: %s: %s' % (type(e).__name__, e)
+        if problem is None:
+            name = '%s-%02d-%s' % (stamp, n, re.sub(r'[^A-Za-z0-9._-]', '_', os.path.basename(p)))
+            try:
+                _write_private(os.path.join(folder, name), entry['after'])
+                item['saved'] = os.path.join(folder, name)
+            except (IOError, OSError) as e:
+                try:
+                    os.unlink(os.path.join(folder, name))
+                except OSError:
+                    pass
+                item['error'] = 'not saved: %s' % (e.strerror or e)
+        else:
+            item['error'] = 'not saved: %s' % problem
+        out[entry['shown']] = item
+    if problem is None:
+        _prune_failed(folder)
+    return out
+
+
+def _prune_failed(folder):
+    try:
+        names = sorted(n for n in os.listdir(folder) if FAILED_NAME.match(n))
+        for name in names[:-KEEP_FAILED]:
+            os.unlink(os.path.join(folder, name))
+    except OSError:
+        pass
+
+
 class StepFailed(Exception):
     def __init__(self, step, why):
         Exception.__init__(self, '%s failed: %s' % (step, why))
@@ -951,6 +1257,8 @@ class Transaction(object):
         self._socket_pools = []
         self._socket_snaps = []
         self._fpm_restart = False
+        self._nginx_tree = None
+        self._fpm_tree = None
 
     # --- helpers
     def step(self, name, func):
@@ -981,6 +1289,45 @@ class Transaction(object):
         except (NginxError, TxnError):
             return None
 
+    # --- which files may be edited
+    def _tree_file(self, kind, path, n):
+        """(real path, include contexts or None) of a file the daemon reads, else TxnError naming changes[n]."""
+        try:
+            if kind == 'nginx':
+                if self._nginx_tree is None:
+                    try:
+                        prefix, main = self.nginx.paths()[:2]
+                    except (NginxError, TxnError) as e:
+                        raise TxnError('cannot work out the main nginx config to check that nginx reads it (set '
+                                       'nginx.config): %s' % e)
+                    conf_prefix = os.path.dirname(main) + '/'
+                    self._nginx_tree = (main, read_include_tree(main, conf_prefix))
+                main, tree = self._nginx_tree
+                return tree_file(path, main, tree=tree)
+            return self._fpm_tree_file(path), None
+        except (EditError, TxnError) as e:
+            raise TxnError('changes[%d]: %s' % (n, e))
+
+    def _fpm_tree_file(self, path):
+        if self._fpm_tree is None:
+            configs = [self.fpm.config] if self.fpm.config else nginx_phpfpm.find_configs()
+            if not configs:
+                raise TxnError('no php-fpm main config found to check that php-fpm reads %s; set php_fpm.config' % path)
+            tree = {}
+            for config in configs:
+                if not os.path.isfile(config):
+                    raise TxnError('php_fpm.config %s does not exist or is not a regular file' % config)
+                for name in nginx_phpfpm.parse_config(config)['files']:
+                    tree.setdefault(os.path.realpath(name), config)
+            self._fpm_tree = (configs, tree)
+        configs, tree = self._fpm_tree
+        real = os.path.realpath(path)
+        if real not in tree:
+            raise TxnError('%s is not a file php-fpm reads: it is not in the include tree of %s%s'
+                           % (path, ' or '.join(configs),
+                              ' (it resolves to %s)' % real if real != os.path.abspath(path) else ''))
+        return real
+
     # --- planning
     def plan(self):
         files = {}      # real path -> {'snap', 'after', 'kinds', 'shown'}
@@ -998,12 +1345,16 @@ class Transaction(object):
             path = ch.get('path')
             if not path or not isinstance(path, str) or not os.path.isabs(path):
                 raise TxnError('changes[%d]: path must be an absolute path, got %r' % (n, path))
-            real = os.path.realpath(path)
+            if '\x00' in path:
+                raise TxnError('changes[%d]: path contains a NUL byte' % n)
+            if not os.path.isfile(path):
+                raise TxnError('changes[%d]: %s does not exist or is not a regular file' % (n, path))
+            # only a file the daemon reads; a symbolic link is followed to the file it reads through it
+            real, contexts = self._tree_file(kind, path, n)
             if real not in files:
-                if not os.path.isfile(real):
-                    raise TxnError('changes[%d]: %s does not exist or is not a regular file' % (n, path))
                 snap = snapshot(real)
-                files[real] = {'snap': snap, 'after': snap['data'], 'kinds': set(), 'shown': path, 'shifts': []}
+                files[real] = {'snap': snap, 'after': snap['data'], 'kinds': set(), 'shown': path, 'shifts': [],
+                               'contexts': contexts}
                 order.append(real)
             entry = files[real]
             try:
@@ -1014,7 +1365,7 @@ class Transaction(object):
                         spec['line'] = shift_line(int(spec['line']), entry['shifts'])
                     if spec.get('args') is not None and not isinstance(spec['args'], list):
                         raise TxnError('args must be a list')
-                    plan = plan_edit(entry['after'], spec, path)
+                    plan = plan_edit(entry['after'], spec, path, entry['contexts'])
                     what = ch.get('directive') or (ch.get('block') or '').split(None, 1)[:1]
                     what = what if isinstance(what, str) else (what[0] if what else '')
                 else:
@@ -1090,11 +1441,16 @@ class Transaction(object):
             kinds |= files[p]['kinds']
         snaps = [files[p]['snap'] for p in changed]
         try:
+            # a stale pid file or a master of another namespace is found before any file is written
+            self.step('daemons', lambda: self._masters(kinds))
+        except StepFailed as e:
+            raise TxnFailure('%s; no file was changed' % e, self.result)
+        try:
             self.step('journal', lambda: 'wrote %s' % write_journal(self.journal_dir, snaps, self._meta(kinds)))
         except StepFailed as e:
             try:
                 discard_journal(self.journal_dir)
-            except OSError:
+            except (TxnError, OSError):
                 pass
             raise TxnFailure('%s; no file was changed' % e, self.result)
         failure_at = None
@@ -1109,6 +1465,16 @@ class Transaction(object):
             self._rollback(e, files, changed, snaps, kinds, failure_at)
         self.step('commit', self._commit)
         return self.result
+
+    def _masters(self, kinds):
+        """Which master each reload will signal (raises TxnError when none of this config and namespace can be told)."""
+        found = []
+        for kind, daemon, name in (('fpm', self.fpm, 'php-fpm'), ('nginx', self.nginx, 'nginx')):
+            if kind in kinds:
+                master = daemon.master()
+                found.append('%s master %s%s' % (name, master if master else 'not running',
+                                                aside_note(daemon.set_aside)))
+        return '; '.join(found)
 
     def _commit(self):
         discard_journal(self.journal_dir)
@@ -1224,53 +1590,100 @@ class Transaction(object):
         lines = getattr(self, '_new_lines', None)
         if lines is None:
             lines = new_log_lines(log, offset) if (log and offset is not None) else []
+        rollback = {'restored': False, 'files': [], 'validated': False, 'reloaded': False, 'routes_ok': None}
         self.result.update({
-            'rolled_back': False, 'failed_step': failure.step,
-            'failing_version': dict((files[p]['shown'], from_text(files[p]['after'].decode('latin-1'))) for p in changed),
+            'rolled_back': False, 'failed_step': failure.step, 'rollback': rollback,
+            'failing_version': keep_failing_versions(self.journal_dir, files, changed),
             'log_lines': redact_all(lines),
         })
         start = self.clock()
         problems = restore(snaps)
+        rollback['files'] = [verify_restored(snap) for snap in snaps]
+        problems += ['%s: %s' % (f['path'], f['problem']) for f in rollback['files'] if f['problem']]
         if problems:
             self.steps.append({'name': 'rollback', 'ok': False, 'seconds': round(self.clock() - start, 3),
                                'detail': '; '.join(problems)})
             raise TxnFailure('%s; RESTORING THE ORIGINAL FILES FAILED: %s. The journal in %s was kept; the next run '
                              'restores it (recover_only: true)' % (failure, '; '.join(problems), self.journal_dir),
                              self.result)
-        detail = ['restored %d file(s)' % len(snaps)]
+        rollback['restored'] = True
+        self.result['rolled_back'] = True
+        restored = 'every file was restored (%d, each read back equal to its journal sha256, owner and mode)' % len(snaps)
+        detail = ['restored %d file(s), sha256 verified' % len(snaps)]
         self._restore_sockets()
         try:
-            ok_test = self._validate(kinds)
-            detail.append(ok_test)
+            detail.append(self._validate(kinds))
+            rollback['validated'] = True
             detail.append(self._reload(kinds, {}, strict=False))
         except (TxnError, NginxError) as e:
             self.steps.append({'name': 'rollback', 'ok': False, 'seconds': round(self.clock() - start, 3),
                                'detail': '; '.join(detail + [str(e)])})
             self.result['rollback_seconds'] = round(self.clock() - failure_at, 3)
-            self.result['rolled_back'] = True
-            discard_journal(self.journal_dir)
-            raise TxnFailure('%s; every file was restored byte for byte, BUT THE RESTORED CONFIGURATION DID NOT '
-                             'RELOAD: %s' % (failure, e), self.result)
-        self.result['rollback_seconds'] = round(self.clock() - failure_at, 3)
-        self.steps.append({'name': 'rollback', 'ok': True, 'seconds': round(self.clock() - start, 3),
-                           'detail': '; '.join(d for d in detail if d)})
-        # does nginx serve again?
-        after = [check_url(item) for item in (self.verify.get('urls') or [])]
-        self.result['rollback_check'] = after
+            self._discard(detail)
+            bad = self._rollback_routes(rollback)
+            raise TxnFailure('%s; %s, BUT THE RESTORED CONFIGURATION DID NOT %s: %s%s'
+                             % (failure, restored, 'RELOAD' if rollback['validated'] else 'VALIDATE', e,
+                                '; and the verified routes fail: %s' % '; '.join(bad) if bad else ''), self.result)
+        master = None
         if 'nginx' in kinds:
-            master = None
             try:
                 master = self.nginx.master()
             except (TxnError, NginxError):
-                pass
+                master = None
             self.result['rollback_check_master'] = master
-        self.result['rolled_back'] = True
-        discard_journal(self.journal_dir)
-        raise TxnFailure('%s; every file was restored and nginx reloaded' % failure, self.result)
+        rollback['reloaded'] = master is not None if 'nginx' in kinds else True
+        self.result['rollback_seconds'] = round(self.clock() - failure_at, 3)
+        self.steps.append({'name': 'rollback', 'ok': True, 'seconds': round(self.clock() - start, 3),
+                           'detail': '; '.join(d for d in detail if d)})
+        bad = self._rollback_routes(rollback)
+        urls = self.verify.get('urls') or []
+        after = self.result['rollback_check']
+        self._discard(detail)
+        if 'nginx' in kinds and master is None:
+            what = 'nginx does not run: nothing was reloaded'
+        else:
+            done = ('nginx reloaded' if 'nginx' in kinds else '', 'php-fpm reloaded' if 'fpm' in kinds else '')
+            what = ' and '.join(x for x in done if x)
+        if bad:
+            raise TxnFailure('%s; %s, %s, BUT THE RESTORED CONFIGURATION DOES NOT SERVE: %s'
+                             % (failure, restored, what, '; '.join(bad)), self.result)
+        routes = ('the verified routes answer (%s)' % ', '.join(str(a['status']) for a in after)) if urls \
+            else 'no routes checked (verify.urls is empty)'
+        raise TxnFailure('%s; %s, %s, %s' % (failure, restored, what, routes), self.result)
+
+    def _rollback_routes(self, rollback):
+        """Does nginx serve the verified routes after the rollback? The failures, as text."""
+        urls = self.verify.get('urls') or []
+        after = [check_url(item) for item in urls]
+        self.result['rollback_check'] = after
+        bad = ['%s%s %s' % (a['url'], ' (Host %s)' % a['host'] if a.get('host') else '',
+                            a['error'] or 'answered %s' % a['status'])
+               for a in after if a['error'] or (a['status'] or 0) >= 500]
+        rollback['routes_ok'] = (not bad) if urls else None
+        return bad
+
+    def _discard(self, detail):
+        try:
+            discard_journal(self.journal_dir)
+        except (TxnError, OSError) as e:
+            detail.append(str(e))
+            self.result.setdefault('warnings', []).append('the journal was not deleted: %s' % e)
 
     def _recover(self):
         start = self.clock()
         try:
+            if self.check_mode:
+                if journal_state(self.journal_dir) == 'missing':
+                    self.steps.append({'name': 'recover', 'ok': True, 'seconds': round(self.clock() - start, 3),
+                                       'detail': 'no journal directory %s' % self.journal_dir})
+                    return
+                holder = live_run(self.journal_dir)
+                if holder is not None:
+                    # a live run's journal is its own, in progress: nothing to recover
+                    self.steps.append({'name': 'recover', 'ok': True, 'seconds': round(self.clock() - start, 3),
+                                       'detail': 'a run (pid %s) holds the lock now: its journal is in progress, not '
+                                                 'left over' % holder})
+                    return
             journal = read_journal(self.journal_dir, cleanup=not self.check_mode)
         except TxnError as e:
             self.steps.append({'name': 'recover', 'ok': False, 'seconds': round(self.clock() - start, 3), 'detail': str(e)})
@@ -1309,14 +1722,14 @@ class Transaction(object):
         try:
             detail = [self._validate(kinds, nginx, fpm), self._reload(kinds, {}, nginx, fpm, log, strict=False)]
         except (TxnError, NginxError) as e:
-            discard_journal(self.journal_dir)
+            self._discard([])
             self.steps.append({'name': 'recover', 'ok': False, 'seconds': round(self.clock() - start, 3),
                                'detail': str(e)})
             raise TxnFailure('recovery: the files of the interrupted run (pid %s) were restored byte for byte, but '
                              'the restored configuration did not validate or reload: %s' % (m.get('pid'), e), self.result)
         info['reloaded'] = True
         self._log_offset = None
-        discard_journal(self.journal_dir)
+        self._discard([])
         self.steps.append({'name': 'recover', 'ok': True, 'seconds': round(self.clock() - start, 3),
                            'detail': 'restored %s from the run pid %s; %s' % (
                                ', '.join(info['files']), m.get('pid'), '; '.join(d for d in detail if d))})

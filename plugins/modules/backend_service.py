@@ -18,6 +18,11 @@ description:
     that owns the target. Never touches nginx.
   - When something already listens on the port (at the address or a wildcard address) or on the unix
     socket, nothing is done (C(changed=false)) and the listener is returned with its process and unit.
+  - Only this host's namespaces count (the ones the module runs in). A unix socket path that a process of
+    another mount namespace (a container) bound in its own file tree is not this host's path, unless it is
+    the same file (a shared volume). A TCP socket of this host's network namespace that only processes of
+    another pid or network namespace hold (a container on the host network) does listen, but those
+    processes are not named as its owner; they are in C(set_aside) of RV(listener).
   - Otherwise the systemd unit is O(name) when given; else it is found among the candidates, described
     by one C(systemctl show) call - loaded services that are inactive or failed (C(systemctl list-units)),
     enabled template instances (symlinks in C(/etc/systemd/system/*.wants/), which list-units does not
@@ -50,6 +55,7 @@ options:
       - Address the TCP listener must accept connections on (the target's host). A listener on a
         wildcard address (C(0.0.0.0), C(::)) counts; a host name is resolved; C(localhost) means the
         loopback addresses. Unset, any listener on O(port) counts.
+      - An address that is neither an IP address nor a name that resolves is an error (nothing is started).
     type: str
   name:
     description:
@@ -126,6 +132,8 @@ candidates:
 listener:
   description: The listener afterwards (or before, when nothing was done) - C(pid), C(pids), C(process),
     C(unit), C(user), and C(address) and C(port) or C(path). C(null) in check mode when nothing listens.
+    C(set_aside) lists the processes of other namespaces that hold the socket (C(pid), C(comm), C(reason)
+    such as C(other pid namespace)); they are never given as C(pid) or C(unit).
   returned: always
   type: dict
   sample: {pid: 412, pids: [412], process: python3, unit: labapp@app-8090.service, user: root, address: 0.0.0.0, port: 8090}
@@ -306,6 +314,10 @@ def main():
         module.fail_json(msg='socket must be an absolute path, not %s' % p['socket'])
     if not 0 < p['timeout'] <= 600:
         module.fail_json(msg='timeout must be more than 0 and at most 600 seconds')
+    if p['address'] is not None and (any(c.isspace() or ord(c) < 32 for c in p['address'].strip())
+                                     or svc.address_set(p['address'].strip()) is None):
+        module.fail_json(msg='address %r is not an IP address and does not resolve: nothing was started'
+                         % (p['address'],))
     remedy = Remedy(module)
     try:
         remedy.main()

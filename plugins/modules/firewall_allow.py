@@ -57,6 +57,13 @@ options:
       - IPv4 or IPv6 addresses or networks (CIDR) allowed to connect. Required and non-empty with
         O(direction=input) and O(state=present).
       - C(0.0.0.0/0), C(::/0), host names and networks with host bits set are refused (never open to the world).
+      - With O(state=present) the union of the addresses is judged, per IP version (C(0.0.0.0/1) and
+        C(128.0.0.0/1) together are the world); a union that covers more addresses than a C(/16) of IPv4 or
+        a C(/48) of IPv6 is refused unless O(allow_wide_sources=true); then up to a C(/8) and a C(/32).
+        A union that covers every address of a version is always refused, whatever O(allow_wide_sources) says.
+        NAT64 addresses (C(64:ff9b::/96)) count as the IPv4 addresses they stand for.
+      - IPv4-mapped IPv6 addresses (C(::ffff:a.b.c.d)) are refused (the firewall sees those connections as IPv4,
+        give the IPv4 address), and so are IPv6 scope ids (C(fe80::1%eth0)), as a rule matches addresses, not interfaces.
       - With O(state=absent), limits the removal to rules whose addresses are all among these.
     type: list
     elements: str
@@ -66,6 +73,12 @@ options:
         O(direction=output) and O(state=present). Same checks as O(sources).
     type: list
     elements: str
+  allow_wide_sources:
+    description:
+      - Allow a union of O(sources) (or O(destinations)) wider than a C(/16) of IPv4 or a C(/48) of IPv6, up to a
+        C(/8) and a C(/32). The whole address space stays refused.
+    type: bool
+    default: false
   state:
     description:
       - V(present) adds the rules where something blocks; V(absent) removes ours.
@@ -102,7 +115,9 @@ options:
     default: /var/backups/badgateway-nginx
   timeout:
     description:
-      - Seconds each firewall command may take.
+      - Seconds each firewall command may take, at least 1.
+      - A firewall that cannot be read within it (or at all) is an error, never taken for one that lets the
+        connection through.
     type: int
     default: 30
 notes:
@@ -453,6 +468,9 @@ def read_firewalls(runner):
     denied = [e for e in collected['errors'] if 'not permitted' in e or 'denied' in e.lower()]
     if denied:
         raise Failed('cannot read the firewall rules (run as root, become: true): %s' % denied[0])
+    unreadable = fe.read_error(collected)
+    if unreadable:
+        raise Failed(unreadable)
     return collected
 
 
@@ -544,6 +562,7 @@ def main():
             direction=dict(type='str', default='input', choices=['input', 'output']),
             sources=dict(type='list', elements='str'),
             destinations=dict(type='list', elements='str'),
+            allow_wide_sources=dict(type='bool', default=False),
             state=dict(type='str', default='present', choices=['present', 'absent']),
             backend=dict(type='str', default='auto', choices=list(fe.BACKENDS)),
             persist=dict(type='bool', default=True),
@@ -566,10 +585,13 @@ def main():
                                        % (other, 'output' if other == 'destinations' else 'input', p['direction'], what))
         fe.check_comment(p['comment'])
         p['port'] = fe.check_port(p['port'])
+        p['timeout'] = fe.check_timeout(p['timeout'])
         if p['state'] == 'present' or p[what]:
             nets = fe.parse_addresses(p[what], what)
         else:
             nets = None
+        if p['state'] == 'present':
+            fe.check_width(nets, p['allow_wide_sources'], what)
     except fe.FirewallEditError as e:
         _fail(module, str(e), result)
     result['addresses'] = [fe.addr_text(n) for n in nets or []]
@@ -598,8 +620,6 @@ def _diff(before, after, p):
 
 def present(module, runner, files, p, nets, result):
     before = read_firewalls(runner)
-    for err in before['errors']:
-        module.warn(err)
     plan = fe.plan_allow(before, p['direction'], p['port'], p['protocol'], nets, p['comment'], p['backend'], p['zone'])
     result['blocking'] = [public(b, BLOCK_KEYS) for b in plan['blocking']]
     target = '%s/%d %s %s' % (p['protocol'], p['port'], 'from' if p['direction'] == 'input' else 'to',

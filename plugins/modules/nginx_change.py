@@ -30,7 +30,11 @@ description:
     its owner and mode, validated and reloaded again, and the task fails with C(rolled_back=true).
   - A run killed in the middle (host reboot, lost connection, C(SIGKILL)) leaves the journal behind; the next run
     of this module on the host restores it first and reports it in RV(recovered).
-  - In check mode the edits are planned and the diff is returned; nothing is written, locked or reloaded.
+  - In check mode the edits are planned and the diff is returned; nothing is written, locked or reloaded. A journal
+    whose run still holds the lock is in progress, not left over, and is not reported as one to restore.
+  - After a rollback the task says what happened in RV(rollback), that is whether every file reads back with its journal
+    sha256, owner and mode, whether the restored configuration validated and nginx reloaded, and whether the
+    verified routes answer; the message says C(BUT THE RESTORED CONFIGURATION DOES NOT SERVE) when they do not.
 author:
   - badgateway.nginx maintainers (@badgateway)
 options:
@@ -53,7 +57,12 @@ options:
         default: nginx
       path:
         description:
-          - Absolute path of the file to edit. It must exist. A symbolic link is followed and its target edited.
+          - Absolute path of the file to edit. It must exist. A symbolic link is followed and its target edited
+            (the link stays).
+          - (nginx) It must be part of the include tree of the main configuration (O(nginx.config), or the one
+            C(nginx -V) names), and its context is where nginx includes it (a file included inside a C(server) is
+            that server's body). (fpm) It must be part of the include tree of O(php_fpm.config) (or, unset, of a
+            php-fpm main config found in the usual places). Any other file fails the task before anything is written.
         type: str
         required: true
       scope:
@@ -121,14 +130,18 @@ options:
         type: path
       pid_file:
         description:
-          - The master's pid file. When unset, the C(pid) directive of the main config, nginx's built-in pid path,
-            then a scan of C(/proc) for the title C(nginx master process).
+          - The master's pid file. When unset, the C(pid) directive of the main config, then nginx's built-in pid path.
+          - The master reloaded is the one the pid file names when it runs this O(nginx.config) (its title's C(-c))
+            in the module's pid and mount namespaces; else the single master there that runs this config. Masters
+            of other namespaces (containers) and of other configs are set aside, never signalled. A stale pid file
+            (its pid gone, not an nginx master of these namespaces, or running another config) with no master of
+            this config fails the reload with that reason and the masters set aside.
         type: path
       service:
         description: The systemd unit to reload when systemd runs; when unset, the unit the master runs in.
         type: str
       reload_timeout:
-        description: Seconds to wait for a new worker generation after the reload.
+        description: Seconds to wait for a new worker generation after the reload; at least V(1).
         type: int
         default: 10
   php_fpm:
@@ -146,10 +159,13 @@ options:
         description: The systemd unit (for example C(php8.2-fpm)); when unset, the unit the master runs in.
         type: str
       pid_file:
-        description: The master's pid file; when unset, C(/proc) is scanned for the PHP-FPM master process.
+        description:
+          - The master's pid file; when unset, C(/proc) is scanned for the PHP-FPM master of the module's pid and
+            mount namespaces that runs O(php_fpm.config) (any config when unset). Masters of other namespaces
+            (containers) are set aside; several candidates, or a stale pid file, fail with what was set aside.
         type: path
       reload_timeout:
-        description: Seconds to wait for the PHP-FPM master after its reload.
+        description: Seconds to wait for the PHP-FPM master after its reload; at least V(1).
         type: int
         default: 10
   verify:
@@ -166,11 +182,11 @@ options:
         default: []
         suboptions:
           url:
-            description: The URL, C(http://) or C(https://).
+            description: The URL, C(http://) or C(https://) with a host; blanks and control characters are refused.
             type: str
             required: true
           host:
-            description: The C(Host) header to send.
+            description: The C(Host) header to send; blanks and control characters are refused.
             type: str
           timeout:
             description: Seconds to wait for the answer.
@@ -184,16 +200,19 @@ options:
           - When unset, the C(error_log) of the main configuration file.
         type: path
       settle:
-        description: Seconds to wait after the reload before judging.
+        description: Seconds to wait after the reload before judging; not negative.
         type: float
         default: 1
   journal_dir:
     description:
       - Directory for the lock and the journal, created with mode 0700; its files are 0600.
+      - The journal uses only a directory it created (marked by its C(lock) file), owned by the user running the
+        module, not a symbolic link, with no group or other permissions; an existing directory that is not one is
+        refused, never chmodded, and nothing in it is deleted.
     type: path
     default: /var/lib/badgateway-nginx
   lock_timeout:
-    description: Seconds to wait for another run on the host to finish.
+    description: Seconds to wait for another run on the host to finish; not negative.
     type: int
     default: 60
   recover_only:
@@ -201,7 +220,7 @@ options:
     type: bool
     default: false
   timeout:
-    description: Seconds C(nginx -t), C(php-fpm -t) and C(systemctl) may take.
+    description: Seconds C(nginx -t), C(php-fpm -t) and C(systemctl) may take; at least V(1).
     type: int
     default: 30
 notes:
@@ -361,9 +380,35 @@ failed_step:
   returned: on failure after the journal was written
   type: str
 failing_version:
-  description: The content of each changed file as it was when the step failed, by path.
+  description:
+    - Per changed file (by path as given), the version that failed. Its content stays on the node, in a 0600 file in
+      C(failed/) of O(journal_dir) (the newest 50 are kept); the result has that file's path, its sha256 and a
+      unified diff from the original with secret values (as the facts redact them, for example the value of
+      C(proxy_set_header Authorization)) replaced by C(********).
+    - '{saved: path or null, sha256, diff, error: when it could not be saved}'
   returned: on failure after the journal was written
   type: dict
+rollback:
+  description: What the rollback did and saw.
+  returned: on failure after the journal was written
+  type: dict
+  contains:
+    restored:
+      description: Every file was put back and reads back with its journal sha256, owner and mode.
+      type: bool
+    files:
+      description: Per file, C(path), the journal C(sha256), and C(problem) (null when it reads back equal).
+      type: list
+      elements: dict
+    validated:
+      description: The restored configuration passed C(nginx -t) (and C(php-fpm -t)).
+      type: bool
+    reloaded:
+      description: The restored configuration was reloaded, and an nginx master runs after it.
+      type: bool
+    routes_ok:
+      description: Every URL of O(verify.urls) answers without error and below 500 after the rollback; null without URLs.
+      type: bool
 log_lines:
   description: New error-log lines after the reload (at most 50, query strings redacted).
   returned: on failure after the journal was written
@@ -385,6 +430,11 @@ rollback_check_master:
 '''
 
 import os
+
+try:
+    from urllib.parse import urlsplit
+except ImportError:  # pragma: no cover - Python 2 is not supported by the collection
+    from urlparse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -411,6 +461,68 @@ CHANGE_OPTIONS = dict(
     value=dict(type='str'),
     state=dict(type='str', choices=['present', 'absent']),
 )
+
+
+def nul_bytes(value, name):
+    """The name of the first option (as name[0].key) whose string holds a NUL byte, or None."""
+    if isinstance(value, str):
+        return name if '\x00' in value else None
+    if isinstance(value, dict):
+        items = sorted(value.items())
+    elif isinstance(value, list):
+        items = [('[%d]' % i, v) for i, v in enumerate(value)]
+    else:
+        return None
+    for key, v in items:
+        found = nul_bytes(v, '%s%s' % (name, key) if key.startswith('[') else ('%s.%s' % (name, key) if name else key))
+        if found:
+            return found
+    return None
+
+
+def check_numbers(p):
+    """A message for the first timeout or delay out of range, or None."""
+    limits = [('timeout', p.get('timeout'), 1), ('lock_timeout', p.get('lock_timeout'), 0),
+              ('nginx.reload_timeout', (p.get('nginx') or {}).get('reload_timeout'), 1),
+              ('php_fpm.reload_timeout', (p.get('php_fpm') or {}).get('reload_timeout'), 1),
+              ('verify.settle', (p.get('verify') or {}).get('settle'), 0)]
+    for name, value, least in limits:
+        if value is not None and not value >= least:  # nan is not a number of seconds either
+            return '%s must be at least %s, got %s' % (name, least, value)
+    for n, u in enumerate((p.get('verify') or {}).get('urls') or []):
+        if u.get('timeout') is not None and not 0 < u['timeout'] < float('inf'):
+            return 'verify.urls[%d].timeout must be more than 0, got %s' % (n, u['timeout'])
+    return None
+
+
+def check_files(p):
+    """A message when nginx.bin is not an executable file or a main config is not a regular file, or None."""
+    binary = (p.get('nginx') or {}).get('bin')
+    if binary and not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
+        return 'nginx.bin %s does not exist or is not an executable file' % binary
+    for name, value in (('nginx.config', (p.get('nginx') or {}).get('config')),
+                        ('php_fpm.config', (p.get('php_fpm') or {}).get('config'))):
+        if value and not os.path.isfile(value):
+            return '%s %s does not exist or is not a regular file' % (name, value)
+    return None
+
+
+def check_urls(urls):
+    """A message for the first verify URL or Host that cannot be sent as given, or None."""
+    for n, u in enumerate(urls or []):
+        for key in ('url', 'host'):
+            value = u.get(key)
+            if value is not None and any(ord(c) < 33 or ord(c) == 127 for c in value):
+                return 'verify.urls[%d].%s must not contain blanks, CR, LF or other control characters: %r' % (n, key, value)
+        parts = urlsplit(u['url'])
+        try:
+            host = parts.hostname
+            parts.port
+        except ValueError as e:
+            return 'verify.urls[%d].url %r is not a valid URL: %s' % (n, u['url'], e)
+        if parts.scheme not in ('http', 'https') or not host:
+            return 'verify.urls[%d].url must be an http:// or https:// URL with a host, got %r' % (n, u['url'])
+    return None
 
 
 def main():
@@ -449,6 +561,12 @@ def main():
         supports_check_mode=True,
     )
     p = dict(module.params)
+    bad = nul_bytes(p, '')
+    if bad:
+        module.fail_json(msg='%s contains a NUL byte' % bad, changed=False, steps=[])
+    bad = check_numbers(p) or check_urls((p.get('verify') or {}).get('urls')) or check_files(p)
+    if bad:
+        module.fail_json(msg=bad, changed=False, steps=[])
     if not p['recover_only'] and not p['changes']:
         module.fail_json(msg='changes is required (or set recover_only: true)', changed=False, steps=[])
     # the kind decides the keys: drop what Ansible filled in as None, the transaction checks the rest

@@ -21,9 +21,15 @@ description:
   - Returns findings, each with a catalog C(id) (upstream_down, target_mismatch, socket_permission,
     firewall_block, upstream_timeout, pool_exhausted, backend_crash, header_too_big,
     protocol_mismatch, no_live_upstreams, dns_failure, resource_limits, not_nginx; and
-    config_invalid when C(nginx -t) fails for another reason), C(severity), the C(server),
+    config_invalid when C(nginx -t) fails for another reason or a file has a syntax error, named at
+    nginx's file:line while the rest is diagnosed; config_not_loaded when files changed after the
+    running nginx last loaded its configuration), C(severity), the C(server),
     C(location) and C(upstream) with file and line, the C(target), the C(evidence), a one-sentence
     C(summary) and the C(fix) (remediation role and variables).
+  - A PHP-FPM pool that reached C(pm.max_children) in the log window is C(pool_exhausted) on the routes that
+    pass to its C(listen) address or socket, from PHP-FPM's log alone if nginx logged nothing; read timeouts
+    on that pool while it was full are C(pool_exhausted), not C(upstream_timeout) (see docs/causes.md).
+  - Kernel OOM kills count only within the log window (O(log_since), the last commit in O(journal_dir)).
   - A healthy host has no finding. A host without nginx (an upstream host) gets the upstream-side
     checks only (listeners, firewall), which the diagnosis of its proxies can use through O(peers).
   - This is an action plugin; the file carries its documentation.
@@ -151,6 +157,13 @@ findings:
     severity:
       description: critical, warning or info.
       type: str
+    confirmed:
+      description:
+        - C(firewall_block) only. True when C(evidence.firewall) names the rule that blocks (critical);
+          false when no rule that blocks the target was found on the hosts in the inventory (a warning whose
+          summary starts with C(no rule found that blocks)).
+      type: bool
+      returned: for firewall_block
     host:
       description: Inventory name of the host.
       type: str
@@ -180,7 +193,9 @@ findings:
       description: C(role) (the remediation role, or null when nothing on the host can fix it) and C(vars).
       type: dict
 ansible_facts:
-  description: C(nginx) (as M(badgateway.nginx.nginx_facts)) and C(nginx_diagnosis) (host, findings, checks, summary).
+  description:
+    - C(nginx) (as M(badgateway.nginx.nginx_facts)) and C(nginx_diagnosis) (host, findings, checks, summary,
+      and C(module_executions), the number of module executions the action made on the host).
   returned: success
   type: dict
 '''

@@ -26,14 +26,21 @@ description:
     name and arguments (its first line).
   - After writing, runs C(nginx -t) unless O(validate=false); when that fails the original bytes, owner
     and mode are put back and the task fails naming the first error's C(file:line).
-  - A file without an C(http) block is taken as a file included in the http context (for example
-    C(sites-enabled/default)), so its top level is the http scope.
+  - Only a file nginx reads is edited, that is a file of the include tree of the main configuration (O(config), or
+    the one C(nginx -V) names); any other path fails and nothing changes.
+  - A file's context is where nginx includes it. A file included in the C(http) block (for example
+    C(sites-enabled/default)) has the http scope at its top level; a file included inside a C(server) block
+    (Magento's C(nginx.conf.sample) pattern, bare C(location) blocks) is that server's body, and O(server_name)
+    and O(listen) select by the including server.
+  - A symbolic link (Debian's C(sites-enabled/app -> ../sites-available/app)) is kept; the file it points at is
+    edited, and must be the one nginx reads through the link.
 author:
   - badgateway.nginx maintainers (@badgateway)
 options:
   path:
     description:
-      - The configuration file to edit. It must exist.
+      - The configuration file to edit. It must exist and be part of the include tree of the main configuration.
+      - A symbolic link is followed and its target edited (the link stays).
     type: path
     required: true
   scope:
@@ -56,6 +63,8 @@ options:
   location:
     description:
       - The location's modifier and match, for example V(/api/) or V(~ \\.php$).
+      - The match as nginx facts report it (nginx's value of the pattern, V(~ ^/a b$)) or as written in the file
+        (V(~ "^/a b$")).
       - A list selects nested locations, outermost first.
       - Required with O(scope=location).
     type: raw
@@ -126,7 +135,8 @@ options:
     type: path
   config:
     description:
-      - Main configuration file for validation, passed as C(-c).
+      - Main configuration file, passed to C(nginx -t) as C(-c); its include tree says which files may be edited.
+      - When unset, the one C(nginx -V) names.
     type: path
   prefix:
     description:
@@ -134,7 +144,7 @@ options:
     type: path
   timeout:
     description:
-      - Seconds C(nginx -t) may take.
+      - Seconds C(nginx -t) (and C(nginx -V)) may take; at least V(1).
     type: int
     default: 30
 notes:
@@ -200,10 +210,15 @@ EXAMPLES = r'''
 
 RETURN = r'''
 path:
-  description: The file.
+  description: The file as given.
   returned: always
   type: str
   sample: /etc/nginx/sites-enabled/app.conf
+real_path:
+  description: The file written, the target of RV(path) when that is a symbolic link.
+  returned: when the file was found in the include tree
+  type: str
+  sample: /etc/nginx/sites-available/app.conf
 scope:
   description: The scope the change was made in.
   returned: always
@@ -273,6 +288,9 @@ from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_common impo
     NginxError,
     describe,
     find_nginx,
+    parse_version,
+    resolve_paths,
+    run,
     test_config,
 )
 from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_edit import (
@@ -280,6 +298,7 @@ from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_edit import
     atomic_write,
     from_text,
     plan_edit,
+    tree_file,
 )
 
 
@@ -287,6 +306,27 @@ def nginx_test(params):
     binary = find_nginx(params['nginx_bin'])
     rc, errors, warnings, dummy = test_config(binary, params['config'], params['prefix'], params['timeout'])
     return rc, errors, warnings
+
+
+def main_config(params):
+    """(main config, conf prefix) of the nginx whose files may be edited: config, else nginx -V's."""
+    info = {'paths': {}}
+    if not params['config']:
+        rc, out, err = run([find_nginx(params['nginx_bin']), '-V'], params['timeout'])
+        info = parse_version(err + out.decode('utf-8', 'replace'))
+    dummy, conf, conf_prefix = resolve_paths(info, params['config'], params['prefix'])
+    return conf, conf_prefix
+
+
+def check_params(params):
+    """A message for the first option with a value that cannot be right, or None."""
+    for name in ('path', 'config', 'prefix', 'nginx_bin', 'server_name', 'listen', 'upstream', 'directive', 'key',
+                 'block'):
+        if isinstance(params.get(name), str) and '\x00' in params[name]:
+            return '%s contains a NUL byte' % name
+    if params['timeout'] < 1:
+        return 'timeout must be at least 1 (seconds nginx -t may take), got %d' % params['timeout']
+    return None
 
 
 def main():
@@ -318,6 +358,9 @@ def main():
     )
     p = module.params
     path = p['path']
+    bad = check_params(p)
+    if bad:
+        module.fail_json(msg=bad, changed=False, path=path)
     location = p['location']
     if location is not None and not isinstance(location, (str, list)):
         module.fail_json(msg='location must be a string or a list of strings')
@@ -327,16 +370,26 @@ def main():
     result = dict(changed=False, path=path, scope=p['scope'], directive=name, action='none', line=None)
     if not os.path.isfile(path):
         module.fail_json(msg='%s does not exist or is not a regular file' % path, **result)
+    # only a file nginx reads, and in the blocks nginx reads it in; a symbolic link is followed to its target
     try:
-        with open(path, 'rb') as f:
+        conf, conf_prefix = main_config(p)
+        real, contexts = tree_file(path, conf, conf_prefix)
+    except NginxError as e:
+        module.fail_json(msg='cannot work out the main nginx config to check that nginx reads %s (set config): %s'
+                         % (path, e), **result)
+    except EditError as e:
+        module.fail_json(msg=str(e), **result)
+    result['real_path'] = real
+    try:
+        with open(real, 'rb') as f:
             before = f.read()
-        st = os.stat(path)
+        st = os.stat(real)
     except (IOError, OSError) as e:
-        module.fail_json(msg='cannot read %s: %s' % (path, e.strerror or e), **result)
+        module.fail_json(msg='cannot read %s: %s' % (real, e.strerror or e), **result)
     spec = dict((k, p[k]) for k in ('scope', 'server_name', 'listen', 'location', 'upstream', 'line',
                                     'directive', 'args', 'key', 'block', 'state', 'insert'))
     try:
-        plan = plan_edit(before, spec, path)
+        plan = plan_edit(before, spec, path, contexts)
     except EditError as e:
         module.fail_json(msg=str(e), **result)
     if p['block']:
@@ -354,11 +407,11 @@ def main():
     if module.check_mode:
         module.exit_json(**result)
     if p['backup']:
-        result['backup_file'] = module.backup_local(path)
+        result['backup_file'] = module.backup_local(real)
     try:
-        atomic_write(path, after, st)
+        atomic_write(real, after, st)
     except (EditError, IOError, OSError) as e:
-        module.fail_json(msg='cannot write %s: %s' % (path, getattr(e, 'strerror', None) or e), **result)
+        module.fail_json(msg='cannot write %s: %s' % (real, getattr(e, 'strerror', None) or e), **result)
     if p['validate']:
         try:
             rc, errors, warnings = nginx_test(p)
@@ -367,14 +420,14 @@ def main():
         result['validation'] = dict(errors=errors, warnings=warnings, restored=False)
         if rc != 0:
             try:
-                atomic_write(path, before, st)
+                atomic_write(real, before, st)
             except (EditError, IOError, OSError) as e:
                 module.fail_json(msg='nginx -t failed after the change (%s) and %s could not be put back: %s'
-                                 % (describe(errors[0]), path, getattr(e, 'strerror', None) or e), **result)
+                                 % (describe(errors[0]), real, getattr(e, 'strerror', None) or e), **result)
             result['validation']['restored'] = True
             result['changed'] = False
             module.fail_json(msg='nginx -t failed after the change, original %s put back: %s'
-                             % (path, describe(errors[0])), **result)
+                             % (real, describe(errors[0])), **result)
         for w in warnings:
             module.warn(describe(w))
     module.exit_json(**result)

@@ -15,7 +15,12 @@ short_description: Gather nginx upstream facts (servers, locations, pass targets
 version_added: 0.1.0
 description:
   - Reads the nginx configuration of the managed node in one remote command (C(nginx -T)) and
-    parses it with crossplane on the controller into C(ansible_facts.nginx).
+    parses it on the controller with nginx's own syntax rules (the tokenizer of nginx's
+    C(ngx_conf_file.c), shared with the node's include finder and C(nginx_directive)) into
+    C(ansible_facts.nginx).
+  - A file with a syntax error (an unterminated block, a half-finished edit) does not stop the
+    facts; everything that parses is reported, C(valid=false), and the error is in
+    C(validation.errors) with nginx's own message and file:line.
   - Reports every C(server) block with its C(listen) and C(server_name), every C(location)
     (nested ones too) with its effective upstream settings after nginx's inheritance rules
     (http, then server, then location), every C(upstream) block, and the global settings that
@@ -25,12 +30,11 @@ description:
   - When C(nginx -t) fails, the module still returns facts, read from the configuration files
     directly (following C(include) globs as nginx does), and reports the validation errors
     with their file and line.
-  - The node only needs Python's standard library; crossplane runs on the controller (this
-    module has an action plugin of the same name that does the parsing).
+  - The node only needs Python's standard library; the parsing runs on the controller (this
+    module has an action plugin of the same name that does it). crossplane is not needed; the
+    tests use it as an oracle only.
 author:
   - badgateway.nginx maintainers (@badgateway)
-requirements:
-  - crossplane on the controller (see C(meta/ee-requirements.txt)).
 options:
   nginx_bin:
     description:
@@ -42,6 +46,9 @@ options:
     description:
       - Main configuration file, passed to nginx as C(-c).
       - Defaults to the C(--conf-path) nginx was built with.
+      - When it exists it must be a regular file (a FIFO, socket, device or directory fails the task
+        before nginx runs). An included file that is not a regular file is never opened; it is
+        reported as a validation error naming it.
     type: path
   prefix:
     description:
@@ -58,6 +65,7 @@ options:
     description:
       - Seconds that C(nginx -V) and C(nginx -T) may take each (C(nginx -T) resolves the host
         names in the configuration).
+      - At the timeout nginx and every process it started are killed (it runs in a process group of its own).
     type: int
     default: 30
 notes:
@@ -162,10 +170,13 @@ ansible_facts:
           type: list
           elements: str
         valid:
-          description: Whether C(nginx -t) accepted the configuration.
+          description: Whether C(nginx -t) accepted the configuration and every file parses.
           type: bool
         validation:
-          description: C(errors) and C(warnings) from C(nginx -t), each with level, message, file and line.
+          description:
+            - C(errors) and C(warnings) from C(nginx -t), each with level, message, file and line.
+            - C(errors) also holds the syntax error of every file that has one (nginx -t names only
+              the first), with nginx's message and line, not repeated where nginx -t printed it.
           type: dict
         user:
           description: Worker user and group (C(user) directive, or nginx's default).
@@ -197,14 +208,39 @@ ansible_facts:
               unix, ssl, http2, default_server), C(server_name) list, and C(locations).
             - Each location has C(match), C(modifier), C(file), C(line), C(parents) (the matches of the
               enclosing locations), C(pass) (directive, target with kind tcp/unix/upstream/variable,
-              scheme, host, port, path, upstream, uri, file, line) and, when it passes, the effective
+              scheme, host, port, path, upstream, uri, file, line; C(within) is C(if) or C(limit_except) when
+              the pass is inside one, C(condition) its arguments) and, when it passes, the effective
               C(timeouts), C(headers) (proxy and grpc), C(params) (fastcgi, uwsgi, scgi),
               C(http_version), C(buffers) and C(resolver), each value with file, line, scope and default.
+            - C(modifier) is C(=), C(^~), C(~), C(~*), C(@) or empty, read as nginx does also when written
+              against the pattern (C(=/favicon.ico)).
+            - With variables in a pass target, C(kind=variable) and scheme, host and port as far as they
+              are written out (null where a variable decides). C(unix:///run/a.sock) is the socket
+              C(/run/a.sock). Upstream names match case-insensitively (C(upstream) is the declared name).
+            - C(headers.sent) and C(params.sent) list what nginx sends, in its order, each entry
+              (name, value, file, line, implicit) as often as it is set; nginx's implicit C(Host $proxy_host)
+              and C(Connection close) are there with C(implicit=true) unless a header of that name is set.
           type: list
           elements: dict
         upstreams:
           description: Every C(upstream) block by name, with file, line, C(servers) (target, weight, max_fails, fail_timeout, backup, down) and C(keepalive).
           type: dict
+        loaded:
+          description:
+            - Whether the files on disk are what the running nginx loaded. C(master_pid) is the master of this
+              configuration in the module's pid and mount namespaces (found by its pid file, its config and
+              namespaces, as M(badgateway.nginx.nginx_change) finds it; masters of containers are in
+              C(set_aside) with a C(reason)), or null.
+            - C(reloaded_at) (epoch) is its last successful start or reload - the start time of the newest
+              generation of its worker processes (a failed reload starts no workers), else the master's start
+              time - and C(changed) the configuration files (of C(files)) whose mtime is later, each with
+              C(file) and C(mtime). While C(changed) is not empty the facts describe files nginx has not
+              loaded.
+            - C(note) says why nothing could be compared (for example nginx is not running, or its pid file is
+              stale), else null.
+          type: dict
+          sample: {"master_pid": 812, "reloaded_at": 1767261600.12, "changed": [{"file": "/etc/nginx/sites-enabled/app",
+                   "mtime": 1767265200.5}], "note": null, "set_aside": []}
         warnings:
           description: Problems that did not stop the facts (bytes that are not UTF-8, unknown directives).
           type: list
@@ -215,6 +251,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.badgateway.nginx.plugins.module_utils import _validate as v
 from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_common import (
     NginxError,
     check_content,
@@ -227,6 +264,64 @@ from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_common impo
     run,
     split_dump,
 )
+from ansible_collections.badgateway.nginx.plugins.module_utils import _procfs as procfs
+from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_txn import Nginx, TxnError, children
+
+
+def file_mtime(path):
+    """When a config file last changed: its own mtime, or its symlink's when the link is newer (a site
+    enabled by a new link after the reload is a change too), or None when it cannot be read."""
+    times = []
+    for stat in (os.stat, os.lstat):
+        try:
+            times.append(stat(path).st_mtime)
+        except OSError:
+            pass
+    return max(times) if times else None
+
+
+def loaded_state(binary, version, config, prefix, paths, timeout, proc='/proc'):
+    """Whether the files on disk are what the running nginx loaded.
+
+    The master is found as nginx_change finds it (pid file, config and our
+    pid and mount namespaces; masters of containers set aside).  The time of
+    its last successful start or reload is the start time of the newest
+    generation of its workers (the oldest worker that is not shutting down):
+    a reload that succeeds starts new workers after the master has read the
+    files, one that fails keeps the old workers, so their start time stays
+    that of the last configuration loaded.  Without workers it is the
+    master's start time.  A file whose mtime is later was changed after nginx
+    loaded it.  Times come from /proc: a start time is known to a clock tick
+    and the boot time to 10 ms, so a file counts as changed only when its
+    mtime is later by more than that (a file written just before the reload,
+    and read by it, is never reported; one written within that margin after
+    it is not either).
+    """
+    margin = 1.0 / os.sysconf('SC_CLK_TCK') + 0.01
+    state = {'master_pid': None, 'reloaded_at': None, 'changed': [], 'note': None, 'set_aside': []}
+    nginx = Nginx({'bin': binary, 'config': config, 'prefix': prefix}, timeout, proc)
+    nginx._info = version  # pylint: disable=protected-access
+    try:
+        master = nginx.master()
+    except (TxnError, NginxError) as e:
+        master = None
+        state['note'] = str(e)
+    state['set_aside'] = nginx.set_aside
+    if not master:
+        state['note'] = state['note'] or 'nginx is not running: no master of %s runs in our namespaces' % config
+        return state
+    state['master_pid'] = master
+    boot = procfs.boot_time(proc)
+    workers = [t for t in (procfs.start_time(w, proc, boot) for w in children(master, proc)) if t is not None]
+    state['reloaded_at'] = min(workers) if workers else procfs.start_time(master, proc, boot)
+    if state['reloaded_at'] is None:
+        state['note'] = 'the start time of the nginx master %d cannot be read' % master
+        return state
+    for path in paths:
+        mtime = file_mtime(path)
+        if mtime is not None and mtime > state['reloaded_at'] + margin:
+            state['changed'].append({'file': path, 'mtime': mtime})
+    return state
 
 
 def collect(params):
@@ -282,7 +377,20 @@ def collect(params):
         errors.append({'level': 'emerg', 'file': None, 'line': None,
                        'message': 'nginx -T failed (rc=%d): %s' % (rc, err.strip()[-500:] or 'no output')})
     result['files'] = files
+    result['loaded'] = loaded_state(binary, version, config, prefix, [f['path'] for f in files], timeout)
     return result
+
+
+def option_error(params):
+    """What is wrong with the options, named, or None."""
+    return v.first_error(
+        v.no_nul('nginx_bin', params['nginx_bin']),
+        v.no_nul('config', params['config']),
+        v.no_nul('prefix', params['prefix']),
+        v.regular_file_if_exists('config', params['config']),
+        v.at_least('max_file_size', params['max_file_size'], 1, ' byte'),
+        v.at_least('timeout', params['timeout'], 1, ' second'),
+    )
 
 
 def main():
@@ -296,10 +404,9 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if module.params['max_file_size'] < 1:
-        module.fail_json(msg='max_file_size must be a positive number of bytes')
-    if module.params['timeout'] < 1:
-        module.fail_json(msg='timeout must be at least 1 second')
+    error = option_error(module.params)
+    if error:
+        module.fail_json(msg=error)
     try:
         raw = collect(module.params)
     except NginxError as e:

@@ -69,7 +69,14 @@ options:
     type: int
     default: 5000
   log_since:
-    description: Only lines written in the last this many seconds count (0 means no time limit).
+    description:
+      - Only lines written in the last this many seconds count (0 means no time limit).
+      - The window (this and O(journal_dir)) holds for the kernel's OOM lines too. C(/var/log/kern.log) and
+        C(/var/log/messages) lines are placed by their syslog or RFC 3339 time; C(dmesg) lines (seconds since
+        boot) by the boot time in C(/proc/stat) (C(btime)) plus their stamp, which is what
+        C(dmesg --time-format iso) prints. The kernel's clock stops while the host is suspended, so after a
+        suspend a dmesg line is placed earlier than it was written (it can leave the window too early, never
+        stay in it too long). When a window is set, a dmesg line that cannot be placed is left out.
     type: int
     default: 0
   redact_query:
@@ -113,7 +120,8 @@ options:
     description:
       - The journal directory of M(badgateway.nginx.nginx_change). Log lines written before the last change
         it committed on this host (the time in C(last-commit) there) are not read, as they were written under a
-        configuration that is no longer there and are not evidence about the current one.
+        configuration that is no longer there and are not evidence about the current one. This holds for
+        the nginx, PHP-FPM and kernel logs alike (see O(log_since)).
     type: path
     default: /var/lib/badgateway-nginx
 notes:
@@ -156,7 +164,14 @@ checks:
       type: list
       elements: str
     listeners:
-      description: C(tcp) (family, address, port, pids, process, user, unit) and C(unix) (path, pids, process, user, unit) listeners.
+      description:
+        - C(tcp) (family, address, port, pids, process, user, unit, set_aside) and C(unix) (path, pids, process, user,
+          unit, set_aside) listeners of the module's network namespace.
+        - Only processes of the module's own namespaces are named as owners. A process of another pid or network
+          namespace (a container on the host network) that holds a listening socket is in the listener's
+          C(set_aside) (pid, comm, reason such as C(other pid namespace)); a unix socket path that processes of
+          another mount namespace bound in their own file tree is not listed; C(set_aside) at this level lists them
+          all, each with its C(listener).
       type: dict
     probes:
       description: One result per target (kind, host, port or path, result, errno, error, latency_ms, as_user).
@@ -175,10 +190,14 @@ checks:
       description: By path, C(info) about the window read and C(groups) of classified lines.
       type: dict
     php_fpm:
-      description: C(configs) (pools), C(processes) and C(logs) of PHP-FPM.
+      description:
+        - C(configs) (pools), C(processes) and C(logs) of PHP-FPM.
+        - C(processes) are the masters and pools of the module's pid and mount namespaces; the masters of other
+          namespaces (containers) are in C(processes.set_aside) with their C(reason), C(config) and C(pools).
+        - A C(max_children) group of a log also has C(epochs), the time of each of its lines (the newest 200).
       type: dict
     resources:
-      description: memory, load, disks, nginx_files, oom.
+      description: memory, load, disks, nginx_files (nginx processes of the module's pid and mount namespaces), oom.
       type: dict
     http:
       description: One result per HTTP check (status, server, from_nginx, headers, header_bytes, error).
@@ -202,6 +221,8 @@ from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_prob
 from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_common import run
 
 KERNEL_LOGS = ('/var/log/kern.log', '/var/log/messages')
+# the epochs of at most this many "server reached pm.max_children" lines per pool are returned
+MAX_EPOCHS = 200
 
 
 def last_change(journal_dir):
@@ -214,29 +235,62 @@ def last_change(journal_dir):
     return value if 0 < value <= time.time() + 60 else None
 
 
-def read_log(path, classify, time_parser, params, summarize_key=None):
+def window_start(params):
+    """Epoch from which log lines count: log_since seconds ago or the last commit, the later; None for all."""
     since = time.time() - params['log_since'] if params['log_since'] else None
     if params.get('_last_change') and (since is None or params['_last_change'] > since):
         since = params['_last_change']
-    lines, info = nginx_logs.read_tail(path, max_lines=params['log_lines'], since=since, time_parser=time_parser)
-    records = [r for r in (classify(line) for line in lines) if r]
+    return since
+
+
+def group_lines(records, params, summarize_key=None, epochs_of=()):
+    """Groups of classified records, redacted; groups of a kind in epochs_of also list the epoch of
+    each of their lines (the newest MAX_EPOCHS), for the controller to place them in time."""
     kwargs = {'key': summarize_key} if summarize_key else {}
     groups = nginx_logs.summarize(records, **kwargs)
     query, client = params['redact_query'], params['redact_client']
     for g in groups:
+        if g.get('kind') in epochs_of:
+            fields = summarize_key or ('kind', 'upstream', 'server')
+            g['epochs'] = sorted(r['epoch'] for r in records if r.get('epoch') is not None and
+                                 all(r.get(f) == g.get(f) for f in fields))[-MAX_EPOCHS:]
         g['samples'] = [nginx_logs.redact_line(x, query=query, client=client) for x in g.get('samples') or []]
         if client and g.get('client') is not None:
             g['client'] = 'REDACTED'
         if query and g.get('request'):
             g['request'] = re.sub(r'\?[^ "]*', '?REDACTED', g['request'])
-    return {'info': info, 'groups': groups}
+    return groups
+
+
+def read_log(path, classify, time_parser, params, summarize_key=None, epochs_of=()):
+    since = window_start(params)
+    lines, info = nginx_logs.read_tail(path, max_lines=params['log_lines'], since=since, time_parser=time_parser)
+    records = [r for r in (classify(line) for line in lines) if r]
+    return {'info': info, 'groups': group_lines(records, params, summarize_key, epochs_of)}
+
+
+def dmesg_oom(text, params, boot):
+    """OOM groups of dmesg output (``[seconds since boot] ...`` lines) within the log window.
+
+    A line's time is boot + its stamp (nginx_logs.dmesg_time); when a window is set, a line
+    whose time cannot be worked out (no boot time) is not evidence for it and is left out.
+    """
+    since = window_start(params)
+    records = []
+    for line in text.splitlines()[-params['log_lines']:]:
+        rec = nginx_logs.classify_kernel_line(line, boot)
+        if rec and (since is None or (rec['epoch'] is not None and rec['epoch'] >= since)):
+            records.append(rec)
+    return group_lines(records, params, ('kind', 'process'))
 
 
 def kernel_oom(params):
+    """OOM kills in kern.log / messages (syslog or RFC 3339 stamps) or else dmesg, within the log window."""
     groups = []
     for path in KERNEL_LOGS:
         if os.path.isfile(path):
-            groups = read_log(path, nginx_logs.classify_kernel_line, None, params, ('kind', 'process'))['groups']
+            groups = read_log(path, nginx_logs.classify_kernel_line, nginx_logs.line_time, params,
+                              ('kind', 'process'))['groups']
             break
     if not groups:
         rc, out, _err = 1, b'', ''
@@ -245,9 +299,7 @@ def kernel_oom(params):
         except Exception:  # pylint: disable=broad-except
             rc = 1
         if rc == 0:
-            records = [r for r in (nginx_logs.classify_kernel_line(line) for line in
-                                   out.decode('utf-8', 'replace').splitlines()[-5000:]) if r]
-            groups = nginx_logs.summarize(records, key=('kind', 'process'))
+            groups = dmesg_oom(out.decode('utf-8', 'replace'), params, nginx_logs.boot_time())
     return [g for g in groups if g.get('kind') == 'oom_kill']
 
 
@@ -257,7 +309,8 @@ def php_fpm(params):
     for cfg in configs:
         log = ((cfg.get('global') or {}).get('error_log') or {}).get('value')
         if log and log.startswith('/') and log not in logs:
-            logs[log] = read_log(log, nginx_logs.classify_fpm_line, nginx_logs.fpm_time, params, ('kind', 'pool'))
+            logs[log] = read_log(log, nginx_logs.classify_fpm_line, nginx_logs.fpm_time, params, ('kind', 'pool'),
+                                 epochs_of=('max_children',))
     return {'configs': configs, 'processes': nginx_phpfpm.pool_processes(), 'logs': logs}
 
 

@@ -30,6 +30,8 @@ options:
   config:
     description:
       - Configuration file to test, passed as C(-c). Defaults to the one nginx was built with.
+      - When it exists it must be a regular file (a FIFO, socket, device or directory fails the task
+        before nginx runs).
     type: path
   prefix:
     description:
@@ -44,6 +46,7 @@ options:
   timeout:
     description:
       - Seconds C(nginx -t) may take (it resolves host names in the configuration).
+      - At the timeout nginx and every process it started are killed (it runs in a process group of its own).
     type: int
     default: 30
 notes:
@@ -135,6 +138,7 @@ command:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.badgateway.nginx.plugins.module_utils import _validate as v
 from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_common import (
     NginxError,
     describe,
@@ -150,6 +154,17 @@ def validate(params):
             'binary': binary, 'command': argv}
 
 
+def option_error(params):
+    """What is wrong with the options, named, or None."""
+    return v.first_error(
+        v.no_nul('nginx_bin', params['nginx_bin']),
+        v.no_nul('config', params['config']),
+        v.no_nul('prefix', params['prefix']),
+        v.regular_file_if_exists('config', params['config']),
+        v.at_least('timeout', params['timeout'], 1, ' second'),
+    )
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -161,8 +176,9 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if module.params['timeout'] < 1:
-        module.fail_json(msg='timeout must be at least 1 second')
+    error = option_error(module.params)
+    if error:
+        module.fail_json(msg=error, valid=False, errors=[], nginx_warnings=[])
     try:
         result = validate(module.params)
     except NginxError as e:

@@ -6,9 +6,10 @@
 
 Takes what the ``nginx_facts`` module collected on the node (the files of
 the configuration as text, in the order nginx read them) and turns it into
-the ``ansible_facts.nginx`` structure: files are tokenised with crossplane's
-lexer, ``include`` directives are resolved against the collected files the
-way nginx resolves them (relative to the conf prefix, globs sorted), and
+the ``ansible_facts.nginx`` structure: files are parsed with nginx's own
+syntax rules (module_utils/_nginx_syntax, the tokenizer of ngx_conf_file.c;
+crossplane is only a test oracle), ``include`` directives are resolved
+against the collected files the way nginx resolves them (relative to the conf prefix, globs sorted), and
 every location's effective upstream settings are computed with nginx's
 inheritance rules (http -> server -> location, array directives such as
 ``proxy_set_header`` replaced as a whole by a level that sets any).
@@ -23,15 +24,8 @@ import re
 import time
 import uuid
 
-try:
-    from crossplane.errors import NgxParserSyntaxError
-    from crossplane.lexer import _balance_braces, _lex_file_object
-    HAS_CROSSPLANE = True
-    CROSSPLANE_IMPORT_ERROR = None
-except ImportError as _e:  # pragma: no cover - exercised when crossplane is absent
-    HAS_CROSSPLANE = False
-    CROSSPLANE_IMPORT_ERROR = _e
-    NgxParserSyntaxError = Exception
+from ansible_collections.badgateway.nginx.plugins.module_utils import _nginx_syntax
+from ansible_collections.badgateway.nginx.plugins.module_utils import _redact as _redact_rule
 
 
 class ConfigError(Exception):
@@ -63,6 +57,8 @@ BUFFER_DEFAULTS = {
     'memcached': (('buffer_size', '4k'),),
 }
 # array directives: a level that sets any replaces the whole inherited set
+# (HEADER_DEFAULTS: what ngx_http_proxy_headers adds to any set, nginx 1.22; the others there are
+# empty, which means not sent, or body framing nginx computes per request)
 HEADER_DIRECTIVE = {'proxy': 'proxy_set_header', 'grpc': 'grpc_set_header'}
 PARAM_DIRECTIVE = {'fastcgi': 'fastcgi_param', 'uwsgi': 'uwsgi_param', 'scgi': 'scgi_param'}
 HEADER_DEFAULTS = {
@@ -70,9 +66,10 @@ HEADER_DEFAULTS = {
     'grpc': (),
 }
 
-SECRET_NAME = re.compile(r'(?i)authorization|cookie|token|secret|passw|api[-_]?key|private|credential')
-ONLY_VARIABLES = re.compile(r'^(?:\s*\$\{?\w+\}?\s*)*$')
-REDACTED = '********'
+# one rule for the facts and the node (nginx_change's failing-version summary)
+SECRET_NAME = _redact_rule.SECRET_NAME
+ONLY_VARIABLES = _redact_rule.ONLY_VARIABLES
+REDACTED = _redact_rule.REDACTED
 
 TIME_UNITS = {'ms': 0.001, 's': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 604800, 'M': 2592000, 'y': 31536000}
 TIME_PART = re.compile(r'(\d+)(ms|s|m|h|d|w|M|y)?')
@@ -115,55 +112,34 @@ def _prepare_if_args(args):
         args[:] = args[start:end]
 
 
-def parse_text(path, text):
-    """Parse one file's text with crossplane's lexer.
+def _statements(children):
+    """The parser's statements as {directive, line, args, block} dicts (values unquoted, unescaped)."""
+    out = []
+    for s in children:
+        args = [t.value for t in s.words[1:]]
+        st = {'directive': s.name, 'line': s.line, 'args': args}
+        if s.children is not None:
+            if s.name == 'if':
+                _prepare_if_args(args)
+            st['block'] = _statements(s.children)
+        out.append(st)
+    return out
 
-    Returns (statements, error): statements are crossplane-style dicts
-    (directive, line, args, optional block); error is None or
-    {file, line, message} for a syntax error, in which case the statements
-    hold what was parsed before it.
+
+def parse_text(path, text):
+    """Parse one file's text with nginx's own syntax rules (module_utils/_nginx_syntax).
+
+    Returns (statements, error): statements are dicts (directive, line,
+    args, optional block); error is None or {file, line, message} with
+    nginx's message and line for the first syntax error, in which case the
+    statements hold what was parsed before it (blocks still open there end
+    at the error).
     """
-    if not HAS_CROSSPLANE:
-        raise ConfigError('the crossplane Python library is required on the controller: %s' % CROSSPLANE_IMPORT_ERROR)
-    tokens = _balance_braces(_lex_file_object([text]), path)
-    top = []
-    stack = [top]
-    stmt = None
-    last_line = 1
-    try:
-        for token, line, quoted in tokens:
-            last_line = line
-            if stmt is None:
-                if not quoted:
-                    if token == '}':
-                        stack.pop()
-                        continue
-                    if token[0] == '#':
-                        continue
-                    if token in ('{', ';'):
-                        return top, {'file': path, 'line': line, 'message': 'unexpected "%s"' % token}
-                stmt = {'directive': token, 'line': line, 'args': []}
-                continue
-            if quoted or token not in ('{', ';', '}'):
-                if quoted or token[0] != '#':
-                    stmt['args'].append(token)
-                continue
-            if stmt['directive'] == 'if':
-                _prepare_if_args(stmt['args'])
-            stack[-1].append(stmt)
-            if token == '{':
-                block = stmt['block'] = []
-                stack.append(block)
-            elif token == '}':
-                return top, {'file': path, 'line': stmt['line'],
-                             'message': 'directive "%s" is not terminated by ";"' % stmt['directive']}
-            stmt = None
-    except NgxParserSyntaxError as e:
-        return top, {'file': path, 'line': e.lineno, 'message': e.strerror}
-    if stmt is not None:
-        return top, {'file': path, 'line': last_line,
-                     'message': 'unexpected end of file, expecting ";" or "}"'}
-    return top, None
+    root, dummy, problem = _nginx_syntax.parse(text)
+    error = None
+    if problem is not None:
+        error = {'file': path, 'line': problem.line, 'message': problem.message}
+    return _statements(root.children), error
 
 
 def _glob_regex(pattern):
@@ -299,34 +275,36 @@ def effective_scalar(scope, name, default=None, kind=None):
     return _value(where, entry, **extra)
 
 
-_SECRET_NAMES = {}
+_redact = _redact_rule.redact_value
 
 
-def _redact(name, value):
-    secret = _SECRET_NAMES.get(name)
-    if secret is None:
-        secret = _SECRET_NAMES[name] = bool(SECRET_NAME.search(name))
-    if secret and not ONLY_VARIABLES.match(value):
-        return REDACTED
-    return value
+def effective_array(scope, name, implicit):
+    """What an array directive (proxy_set_header, fastcgi_param...) makes nginx send.
 
-
-def effective_array(scope, name, defaults):
-    """Effective set of an array directive (proxy_set_header, fastcgi_param...)."""
+    ``sent`` lists every entry in the order nginx sends it: the entries of
+    the nearest level that sets any (that level replaces the inherited set
+    as a whole), each as often as it is written there, then nginx's implicit
+    ones (``Host $proxy_host``, ``Connection close`` for proxy_pass) that no
+    entry names (header names compare case-insensitively), marked
+    ``implicit``.  default is true when no level sets the directive.
+    """
     where, entries = scope.find(name)
+    sent = []
+    if where is not None:
+        for args, path, line in entries:
+            if not args:
+                continue
+            value = args[1] if len(args) > 1 else ''
+            sent.append({'name': args[0], 'value': _redact(args[0], value), 'file': path, 'line': line,
+                         'implicit': False})
+    named = set(e['name'].lower() for e in sent)
+    for key, value in implicit:
+        if key.lower() not in named:
+            sent.append({'name': key, 'value': value, 'file': None, 'line': None, 'implicit': True})
     if where is None:
-        return {
-            'default': True, 'scope': 'default', 'file': None, 'line': None,
-            'set': dict((k, {'value': v, 'file': None, 'line': None}) for k, v in defaults),
-        }
-    result = {}
-    for args, path, line in entries:
-        if not args:
-            continue
-        value = args[1] if len(args) > 1 else ''
-        result[args[0]] = {'value': _redact(args[0], value), 'file': path, 'line': line}
+        return {'default': True, 'scope': 'default', 'file': None, 'line': None, 'sent': sent}
     first = entries[0]
-    return {'default': False, 'scope': where.kind, 'file': first[1], 'line': first[2], 'set': result}
+    return {'default': False, 'scope': where.kind, 'file': first[1], 'line': first[2], 'sent': sent}
 
 
 # --- targets -------------------------------------------------------------------
@@ -349,17 +327,55 @@ def _split_hostport(hostport):
     return host, None
 
 
+def _static_hostport(hostport):
+    """Host and port of an address with variables, each None where a variable stands."""
+    if hostport.startswith('['):
+        end = hostport.find(']')
+        host = hostport[1:end] if end > 0 else hostport[1:]
+        port = hostport[end + 2:] if end > 0 and hostport[end + 1:end + 2] == ':' else ''
+    elif hostport.count(':') == 1:
+        host, port = hostport.split(':')
+    else:
+        host, port = hostport, ''
+    return (host if host and '$' not in host else None), (int(port) if port.isdigit() else None)
+
+
+SCHEME = re.compile(r'^([^/:]*)://')
+SLASHES = re.compile(r'/{2,}')
+
+
+def _unix_path(sock):
+    """The socket file a unix: address names: nginx passes the path as written, the kernel reads
+    repeated slashes as one, so unix:///run/app.sock is /run/app.sock."""
+    return SLASHES.sub('/', sock)
+
+
+def _upstream_name(host, upstream_names):
+    """The declared name of the upstream host names, or None (nginx compares them case-insensitively)."""
+    if not upstream_names:
+        return None
+    if isinstance(upstream_names, dict):
+        return upstream_names.get(host.lower())
+    return host if host in upstream_names else None
+
+
 def parse_target(module, raw, upstream_names):
-    """Normalise a *_pass argument or an upstream server address."""
+    """Normalise a *_pass argument or an upstream server address.
+
+    upstream_names maps the lower-cased name of every upstream block to the
+    name as declared.  With variables, scheme, host and port are given as far
+    as they are written out (None where a variable decides).
+    """
     target = {
         'raw': raw, 'kind': None, 'scheme': None, 'host': None, 'port': None,
         'path': None, 'upstream': None, 'uri': None, 'variables': '$' in raw,
         'needs_resolver': False,
     }
     rest = raw
-    m = re.match(r'^([a-z][a-z0-9+.-]*)://', rest)
+    m = None if rest.startswith('unix:') else SCHEME.match(rest)
     if m:
-        target['scheme'] = m.group(1)
+        scheme = m.group(1)
+        target['scheme'] = None if '$' in scheme else scheme.lower()
         rest = rest[m.end():]
     else:
         target['scheme'] = DEFAULT_SCHEME.get(module, module)
@@ -372,7 +388,7 @@ def parse_target(module, raw, upstream_names):
             if idx >= 0:
                 target['uri'] = sock[idx + 1:] or None
                 sock = sock[:idx]
-        target['path'] = sock
+        target['path'] = _unix_path(sock)
         return target
     slash = rest.find('/')
     hostport, uri = (rest[:slash], rest[slash:]) if slash >= 0 else (rest, None)
@@ -381,15 +397,19 @@ def parse_target(module, raw, upstream_names):
         # "http://backend$request_uri": the variable is the URI, not the host
         hostport, uri = hostport[:uri_var.start()], hostport[uri_var.start():] + (uri or '')
     target['uri'] = uri
+    if '$' in hostport or target['scheme'] is None:
+        # nginx builds the address at run time: only what is written out is known
+        target['kind'] = 'variable'
+        host, port = _static_hostport(hostport)
+        target['host'], target['port'] = host, port
+        target['needs_resolver'] = not (host and (IPV4.match(host) or ':' in host))
+        return target
     host, port = _split_hostport(hostport)
     target['host'] = host
-    if '$' in hostport:
-        target['kind'] = 'variable'
-        target['needs_resolver'] = True
-        return target
-    if port is None and host in upstream_names:
+    upstream = _upstream_name(host, upstream_names) if port is None else None
+    if upstream is not None:
         target['kind'] = 'upstream'
-        target['upstream'] = host
+        target['upstream'] = upstream
         return target
     target['kind'] = 'tcp'
     target['port'] = port if port is not None else DEFAULT_PORT.get(target['scheme'])
@@ -397,6 +417,26 @@ def parse_target(module, raw, upstream_names):
         # with variables in proxy_pass nginx resolves names at run time
         target['needs_resolver'] = True
     return target
+
+
+def location_match(args):
+    """(modifier, match) of a location's arguments, as ngx_http_core_location reads them.
+
+    With two arguments the first is the modifier.  With one, a leading "="
+    is an exact match, "^~" a prefix match that stops the regex search, "~*"
+    a case-insensitive and "~" a case-sensitive regex, written against the
+    pattern or not ("~/(.*\\.md|LICENSE)", "=/favicon.ico"); "@" names the
+    location and stays part of its name.
+    """
+    if len(args) >= 2:
+        return args[0], args[1]
+    arg = args[0] if args else ''
+    for modifier in ('=', '^~', '~*', '~'):
+        if arg.startswith(modifier):
+            return modifier, arg[len(modifier):]
+    if arg.startswith('@'):
+        return '@', arg
+    return '', arg
 
 
 def parse_listen(args, path, line):
@@ -453,12 +493,27 @@ def _default_log(build, key, fallback, prefix):
     return path
 
 
+def validation_errors(validation, syntax_errors):
+    """nginx -t's errors, then the syntax error of every file that has one (nginx -t names only the first).
+
+    A syntax error is {level: emerg, message, file, line} with nginx's
+    message and line, left out where nginx -t printed the same."""
+    errors = list(validation.get('errors') or [])
+    seen = set((e.get('file'), e.get('line'), e.get('message')) for e in errors)
+    for e in syntax_errors:
+        key = (e['file'], e['line'], e['message'])
+        if key not in seen:
+            seen.add(key)
+            errors.append({'level': 'emerg', 'message': e['message'], 'file': e['file'], 'line': e['line']})
+    return errors
+
+
 class FactsBuilder:
 
     def __init__(self, raw):
         self.raw = raw
         self.config = Config(raw.get('files') or [], raw.get('conf_prefix') or '/')
-        self.upstream_names = set()
+        self.upstream_names = {}  # lower-cased name -> name as declared
         self.error_logs = []
         self.access_logs = []
         self.location_count = 0
@@ -503,9 +558,6 @@ class FactsBuilder:
                 self._collect(st['block'], path, events, 'events')
             elif st['directive'] == 'http':
                 http_blocks.append((st, path))
-        if cfg.errors:
-            first = cfg.errors[0]
-            raise ConfigError('cannot parse %s:%s: %s' % (first['file'], first['line'], first['message']))
 
         servers, upstreams = [], {}
         http_scope = Scope('http', None)
@@ -515,15 +567,12 @@ class FactsBuilder:
         # upstream names first: proxy_pass http://name refers to them wherever they are
         for st, path in http_children:
             if st['directive'] == 'upstream' and st['args']:
-                self.upstream_names.add(st['args'][0])
+                self.upstream_names.setdefault(st['args'][0].lower(), st['args'][0])
         for st, path in http_children:
             if st['directive'] == 'upstream' and st['args']:
                 upstreams[st['args'][0]] = self._upstream(st, path)
             elif st['directive'] == 'server':
                 servers.append(self._server(st, path, http_scope))
-        if cfg.errors:
-            first = cfg.errors[0]
-            raise ConfigError('cannot parse %s:%s: %s' % (first['file'], first['line'], first['message']))
 
         build = self.raw.get('build') or {}
         prefix = self.raw.get('prefix') or '/'
@@ -539,11 +588,13 @@ class FactsBuilder:
             'conf_prefix': self.raw.get('conf_prefix'),
             'source': self.raw.get('source'),
             'files': list(cfg.order),
-            'valid': bool(self.raw.get('valid')),
+            'valid': bool(self.raw.get('valid')) and not cfg.errors,
             'validation': {
-                'errors': (self.raw.get('validation') or {}).get('errors', []),
+                'errors': validation_errors(self.raw.get('validation') or {}, cfg.errors),
                 'warnings': (self.raw.get('validation') or {}).get('warnings', []),
             },
+            # what the running nginx loaded, as the node saw it (master pid, last reload, files changed since)
+            'loaded': self.raw.get('loaded'),
             'user': self._user(main, paths),
             'worker_processes': effective_scalar(main, 'worker_processes', '1'),
             'worker_connections': effective_scalar(events, 'worker_connections', '512'),
@@ -630,13 +681,7 @@ class FactsBuilder:
 
     def _location(self, st, path, parent_scope, out, parents):
         self.location_count += 1
-        args = st['args']
-        if len(args) >= 2:
-            modifier, match = args[0], args[1]
-        elif args and args[0].startswith('@'):
-            modifier, match = '@', args[0]
-        else:
-            modifier, match = '', args[0] if args else ''
+        modifier, match = location_match(st['args'])
         scope = Scope('location', parent_scope)
         children = self._collect(st['block'], path, scope, 'location')
         loc = {'match': match, 'modifier': modifier, 'file': path, 'line': st['line'],
@@ -648,29 +693,33 @@ class FactsBuilder:
                 pass_found = (directive, entries[0], None)
                 break
         if pass_found is None:
-            # a pass inside "if" within the location
-            for child, cpath in children:
-                if child['directive'] != 'if':
-                    continue
-                for sub in child['block']:
-                    if sub['directive'] in PASS_DIRECTIVES:
-                        pass_found = (sub['directive'], (sub['args'], cpath, sub['line']), ' '.join(child['args']))
-                        break
-                if pass_found:
-                    break
+            pass_found = self._conditional_pass(children)
         out.append(loc)
         if pass_found is not None:
-            directive, (pargs, ppath, pline), condition = pass_found
+            directive, (pargs, ppath, pline), within = pass_found
             module = PASS_DIRECTIVES[directive]
             raw = pargs[0] if pargs else ''
             loc['pass'] = {
                 'directive': directive, 'module': module, 'file': ppath, 'line': pline,
-                'condition': condition, 'target': parse_target(module, raw, self.upstream_names),
+                'condition': ' '.join(within['args']) if within else None,
+                'within': within['directive'] if within else None,
+                'target': parse_target(module, raw, self.upstream_names),
             }
             self._settings(loc, scope, module)
         for child, cpath in children:
             if child['directive'] == 'location':
                 self._location(child, cpath, scope, out, parents + [match])
+
+    def _conditional_pass(self, children):
+        """A pass inside "if" or "limit_except" within the location: nginx proxies with it when the
+        condition holds (if) or for the methods the block does not allow (limit_except)."""
+        for child, cpath in children:
+            if child['directive'] not in ('if', 'limit_except'):
+                continue
+            for sub, spath in self.config.expand(child['block'], cpath):
+                if sub['directive'] in PASS_DIRECTIVES and 'block' not in sub:
+                    return sub['directive'], (sub['args'], spath, sub['line']), child
+        return None
 
     @staticmethod
     def _settings(loc, scope, module):

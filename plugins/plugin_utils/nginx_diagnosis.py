@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Controller-side correlation: nginx facts + node checks -> findings.
 
-Every finding names a cause of the catalog in ../shared/DOMAIN.md, decided
+Every finding names a cause of the catalog in docs/causes.md, decided
 from evidence: the error-log lines nginx wrote, what the probes saw now,
 what listens where, the firewall rules, PHP-FPM's pools and log, and the
 host's resources.  Causes that share a symptom are told apart here: a
@@ -30,7 +30,7 @@ SEVERITY = {
     'firewall_block': 'critical', 'no_live_upstreams': 'critical', 'dns_failure': 'critical',
     'upstream_timeout': 'warning', 'pool_exhausted': 'warning', 'backend_crash': 'warning',
     'header_too_big': 'warning', 'protocol_mismatch': 'critical', 'resource_limits': 'warning',
-    'not_nginx': 'info', 'config_invalid': 'critical',
+    'not_nginx': 'info', 'config_invalid': 'critical', 'config_not_loaded': 'warning',
 }
 FIX_ROLE = {
     'upstream_down': 'badgateway.nginx.backend_service',
@@ -42,7 +42,7 @@ FIX_ROLE = {
     'header_too_big': 'badgateway.nginx.proxy_buffers',
     'protocol_mismatch': 'badgateway.nginx.upstream_target',
     'no_live_upstreams': None, 'dns_failure': None, 'backend_crash': None,
-    'resource_limits': None, 'not_nginx': None, 'config_invalid': None,
+    'resource_limits': None, 'not_nginx': None, 'config_invalid': None, 'config_not_loaded': None,
 }
 # services that never are the backend a proxy_pass meant
 SYSTEM_PROCESSES = ('sshd', 'systemd', 'systemd-resolve', 'systemd-resolved', 'rpcbind', 'chronyd', 'dbus-daemon',
@@ -52,6 +52,16 @@ LOOPBACK = ('127.0.0.1', '::1', 'localhost')
 # (8080/8081, 3000/3001, 9000/9001 are the mix-ups seen in the field; a stray listener far
 # away is not evidence)
 MISMATCH_MAX_PORT_DISTANCE = 100
+# A "server reached pm.max_children" warning of a pool explains nginx's read timeouts on it when it
+# was written no earlier than QUEUE_BEFORE_SECONDS before the first timed-out request was sent and
+# no later than QUEUE_AFTER_SECONDS after the last one was sent (a request is sent read_timeout
+# seconds before nginx logs its timeout). PHP-FPM writes the warning once when a pool fills up, not
+# once per queued request, so the first bound allows for a queue that formed a while before its
+# requests waited longer than the read timeout; the second covers both logs' whole-second stamps
+# (up to 1 s each), the once-a-second look of PHP-FPM's process manager and a busy host's delay.
+QUEUE_BEFORE_SECONDS = 60
+QUEUE_AFTER_SECONDS = 5
+DEFAULT_READ_TIMEOUT = 60
 
 
 def target_key(target):
@@ -74,7 +84,8 @@ def log_upstream_key(upstream, upstream_names=()):
     rest = m.group('rest') if m else upstream
     scheme = m.group('scheme') if m else None
     if rest.startswith('unix:'):
-        return ('unix', rest[5:].split(':', 1)[0])
+        # nginx logs the path as written (unix:///run/x.sock); the facts name the file (/run/x.sock)
+        return ('unix', re.sub('/{2,}', '/', rest[5:].split(':', 1)[0]))
     hostport = rest.split('/', 1)[0]
     if hostport.startswith('['):
         host, _sep, port = hostport[1:].partition(']')
@@ -307,7 +318,41 @@ class Correlator:
             self._diagnose_unix(key, result, log_kinds, evidence)
         elif key[0] == 'tcp':
             self._diagnose_tcp(key, result, log_kinds, evidence)
+        self._pool_full_in_fpm_log(key, probe)
         self._response_stage(key)
+
+    def _finding(self, cause, key):
+        return next((f for f in self.findings if f['id'] == cause and f['target'] == self._target(key)), None)
+
+    def _fpm_pool_at(self, key):
+        """(config, pool) of this host's PHP-FPM that listens where the target points, or (None, None)."""
+        for cfg in ((self.checks.get('php_fpm') or {}).get('configs') or []):
+            for pool in cfg.get('pools') or []:
+                if self._pool_listens_at(pool, key):
+                    return cfg, pool
+        return None, None
+
+    def _pool_listens_at(self, pool, key):
+        if key[0] == 'unix':
+            return bool(pool.get('listen_path')) and pool.get('listen_path') == key[1]
+        if key[0] != 'tcp' or not key[2] or pool.get('listen_port') != key[2] or not self.is_local(key[1]):
+            return False
+        host = pool.get('listen_host')
+        return bool(pool.get('listen_all_addresses') or host in ('0.0.0.0', '::', key[1]) or
+                    (key[1] in LOOPBACK and host in LOOPBACK))
+
+    def _fpm_pool_groups(self, cfg, pool, kinds):
+        """Groups of the pool's own PHP-FPM log (the config's error_log, in the window the node read)."""
+        log = ((cfg.get('global') or {}).get('error_log') or {}).get('value')
+        groups = ((((self.checks.get('php_fpm') or {}).get('logs') or {}).get(log) or {}).get('groups')) or []
+        return [dict(g, log=log) for g in groups if g.get('kind') in kinds and g.get('pool') == pool.get('name')]
+
+    def _pool_full_in_fpm_log(self, key, probe):
+        """pool_exhausted from PHP-FPM's log alone: requests that only queued leave no nginx line."""
+        cfg, pool = self._fpm_pool_at(key)
+        if not pool or not self._fpm_pool_groups(cfg, pool, ('max_children',)) or self._finding('pool_exhausted', key):
+            return
+        self._pool_exhausted(key, {'probe': probe or None, 'log': []}, pool, cfg)
 
     def _fpm_pools(self):
         pools = []
@@ -360,19 +405,29 @@ class Correlator:
             return 'php%s-fpm' % m.group(1) if m else (sorted(units)[0] if units else 'php-fpm')
         return None
 
-    def _pool_exhausted(self, key, evidence, pool):
-        fpm_groups = []
-        for path, log in sorted(((self.checks.get('php_fpm') or {}).get('logs') or {}).items()):
-            for g in log.get('groups') or []:
-                if g.get('kind') in ('max_children', 'busy'):
-                    fpm_groups.append(dict(g, log=path))
+    def _pool_exhausted(self, key, evidence, pool, cfg=None):
+        if cfg is None and pool:
+            cfg = self._fpm_pool_at(key)[0]
+        if pool and cfg:
+            fpm_groups = self._fpm_pool_groups(cfg, pool, ('max_children', 'busy'))
+        else:
+            fpm_groups = []
+            for path, log in sorted(((self.checks.get('php_fpm') or {}).get('logs') or {}).items()):
+                for g in log.get('groups') or []:
+                    if g.get('kind') in ('max_children', 'busy'):
+                        fpm_groups.append(dict(g, log=path))
         evidence['php_fpm_log'] = fpm_groups
         evidence['pool'] = pool and {k: pool.get(k) for k in ('name', 'file', 'line', 'pm', 'max_children')}
         procs = ((self.checks.get('php_fpm') or {}).get('processes') or {}).get('pools') or {}
         evidence['processes'] = procs.get(pool.get('name')) if pool else None
-        self.add('pool_exhausted', key, 'PHP-FPM pool %s has no free child (pm.max_children = %s)' % (
-            pool and pool.get('name'), pool and pool.get('max_children')), evidence,
-            {'pool': pool and pool.get('name'), 'pool_file': pool and pool.get('file')})
+        reached = [g for g in fpm_groups if g.get('kind') == 'max_children']
+        summary = 'PHP-FPM pool %s has no free child (pm.max_children = %s)' % (
+            pool and pool.get('name'), pool and pool.get('max_children'))
+        if reached:
+            summary += '; PHP-FPM logged "server reached pm.max_children" %d time(s), last at %s' % (
+                sum(g.get('count') or 0 for g in reached), max(g.get('last_seen') or '' for g in reached))
+        self.add('pool_exhausted', key, summary, evidence,
+                 {'pool': pool and pool.get('name'), 'pool_file': pool and pool.get('file')})
 
     def _diagnose_tcp(self, key, result, log_kinds, evidence):
         host, port = key[1], key[2]
@@ -398,16 +453,23 @@ class Correlator:
             self.add('firewall_block', key, '%s on %s (%s path) blocks %s: %s' % (
                 rule.get('backend'), rule.get('host'), rule.get('direction'), self._target(key)['text'], rule.get('text')),
                 evidence, {'port': port, 'protocol': 'tcp', 'host': rule.get('host'),
-                           'sources': [a for a in sorted(self.local) if a not in LOOPBACK and ':' not in a]})
+                           'sources': [a for a in sorted(self.local) if a not in LOOPBACK and ':' not in a]},
+                extra={'confirmed': True})
             return
         if timed_out or no_route:
-            what = 'timed out' if timed_out else 'has no route'
+            # no rule found: the likeliest cause, not a proven one (a firewall outside the inventory,
+            # one this collection cannot read, or a host that is down): a warning, unconfirmed
+            what = 'timed out' if timed_out else 'had no route'
             if listening:
-                self.add('firewall_block', key, 'connecting to %s %s although %s listens there: a firewall drops it' % (
-                    self._target(key)['text'], what, peer_name or 'the service'), evidence, {'port': port, 'protocol': 'tcp'})
+                seen = 'although %s listens there' % (peer_name or 'the service')
+            elif owner is None:
+                seen = '(its host is not in the inventory)'
             else:
-                self.add('firewall_block', key, 'connecting to %s %s; no rule found on the hosts in the inventory' % (
-                    self._target(key)['text'], what), evidence, {'port': port, 'protocol': 'tcp'}, extra={'confirmed': False})
+                seen = 'and nothing listens there'
+            self.add('firewall_block', key, 'no rule found that blocks %s on the hosts in the inventory, but connecting '
+                     'to it %s %s: unconfirmed, a firewall elsewhere is the likeliest cause' % (
+                         self._target(key)['text'], what, seen),
+                     evidence, {'port': port, 'protocol': 'tcp'}, extra={'confirmed': False, 'severity': 'warning'})
             return
         # refused
         if listening:
@@ -464,6 +526,11 @@ class Correlator:
             routes = self.routes.get(key, [])
             settings = routes[0]['settings'] if routes else {}
             module = ((settings.get('pass') or {}).get('module')) if settings else None
+            if cause == 'upstream_timeout':
+                queued = self._timeouts_waited_for_a_child(key, logs, settings)
+                logs = [x for x in logs if x not in queued]
+                if not logs:
+                    continue
             evidence = {'log': self._evidence_logs(logs)}
             fix = {}
             if cause == 'upstream_timeout':
@@ -500,6 +567,40 @@ class Correlator:
                     if raw.startswith('https://'):
                         fix = {'from': raw, 'to': 'http://' + raw[len('https://'):]}
             self.add(cause, key, summary, evidence, fix)
+
+    def _timeouts_waited_for_a_child(self, key, logs, settings):
+        """The read-timeout log groups of a pool that reached pm.max_children meanwhile.
+
+        nginx timed out waiting for the response header while PHP-FPM said the pool was full
+        (within QUEUE_BEFORE_SECONDS / QUEUE_AFTER_SECONDS of when the requests were sent): the
+        requests waited for a free child. Those groups become evidence of the pool_exhausted
+        finding and are no upstream_timeout (a longer read timeout would only hide the full pool).
+        Groups with a line of another phase (sending the request, reading the body) are left alone.
+        """
+        finding = self._finding('pool_exhausted', key)
+        cfg, pool = self._fpm_pool_at(key)
+        if not finding or not pool:
+            return []
+        header = [(i, g) for i, g in logs if g.get('samples') and g.get('first_epoch') is not None and
+                  g.get('last_epoch') is not None and
+                  all('while reading response header from upstream' in x for x in g['samples'])]
+        if not header:
+            return []
+        read = (settings.get('timeouts') or {}).get('read') or {}
+        wait = read.get('seconds') or DEFAULT_READ_TIMEOUT
+        earliest = min(g['first_epoch'] for _i, g in header) - wait - QUEUE_BEFORE_SECONDS
+        latest = max(g['last_epoch'] for _i, g in header) - wait + QUEUE_AFTER_SECONDS
+        warned = [e for g in self._fpm_pool_groups(cfg, pool, ('max_children',))
+                  for e in (g.get('epochs') or [g.get('first_epoch'), g.get('last_epoch')]) if e is not None]
+        if not any(earliest <= e <= latest for e in warned):
+            return []
+        finding['evidence'].setdefault('log', []).extend(self._evidence_logs(header))
+        finding['evidence']['read_timeout'] = read
+        finding['summary'] += ('; the %d read timeout(s) nginx logged (%s_read_timeout %s) are requests that waited '
+                               'for a free child' % (sum(g.get('count') or 0 for _i, g in header),
+                                                     (settings.get('pass') or {}).get('module') or 'fastcgi',
+                                                     read.get('value') or '%ds' % wait))
+        return header
 
     def _backend_limit(self, key):
         if key[0] == 'unix':
@@ -606,18 +707,38 @@ class Correlator:
                     {'http': check}, routes=[])
 
     def config(self):
+        """Findings of the configuration itself: nginx -t's first error (dns_failure or config_invalid), a
+        config_invalid for every other file the parser found broken (nginx -t stops at the first), and
+        config_not_loaded when files changed after the running nginx last loaded its configuration."""
         validation = self.facts.get('validation') or {}
-        for err in validation.get('errors') or []:
-            if 'host not found in upstream' in (err.get('message') or ''):
+        seen = set()
+        for i, err in enumerate(validation.get('errors') or []):
+            key = (err.get('file'), err.get('line'), err.get('message'))
+            if key in seen:
+                continue
+            seen.add(key)
+            where = '%s:%s: ' % (err.get('file'), err.get('line')) if err.get('file') else ''
+            if i == 0 and 'host not found in upstream' in (err.get('message') or ''):
                 m = re.search(r'host not found in upstream "([^"]+)"', err['message'])
                 name = m.group(1).rsplit(':', 1)[0] if m else None
                 self.add('dns_failure', ('tcp', name, None), 'nginx -t: %s at %s:%s' % (err['message'], err.get('file'), err.get('line')),
                          {'validation': err}, {'name': name}, routes=[])
-            else:
-                self.add('config_invalid', None, 'nginx -t fails: %s%s' % (
-                    '%s:%s: ' % (err.get('file'), err.get('line')) if err.get('file') else '', err.get('message')),
-                    {'validation': err}, routes=[])
-            break
+            elif i == 0:
+                self.add('config_invalid', None, 'nginx -t fails: %s%s' % (where, err.get('message')),
+                         {'validation': err}, routes=[])
+            elif err.get('file') and err.get('line'):
+                # a syntax error of another file (the facts' parser reads every file; nginx -t stops at the first)
+                self.add('config_invalid', None, 'the configuration does not parse: %s%s' % (where, err.get('message')),
+                         {'validation': err}, routes=[])
+        loaded = self.facts.get('loaded') or {}
+        changed = loaded.get('changed') or []
+        if changed:
+            names = [c.get('file') for c in changed if isinstance(c, dict)]
+            shown = ', '.join(str(n) for n in names[:5]) + (' and %d more' % (len(names) - 5) if len(names) > 5 else '')
+            self.add('config_not_loaded', None,
+                     'files on disk changed after the running nginx last loaded its config: %s; '
+                     'the facts describe a config that is not live' % shown,
+                     {'loaded': loaded}, routes=[])
 
     def _assign_orphans(self, keys):
         """Pair refused TCP targets with listeners nobody passes to, closest port first, one each.

@@ -33,6 +33,7 @@ NOT_FIXABLE_HERE = {
     'resource_limits': 'the host runs out of resources: size the host or the service, not a directive',
     'not_nginx': 'the 502 comes from a proxy or CDN in front of this host',
     'config_invalid': 'nginx -t fails: the configuration needs a person (see the finding for file:line)',
+    'config_not_loaded': 'the running nginx serves an older config than the files: a person decides when to reload',
     'dns_failure': 'a name does not resolve: fix DNS or add a resolver (the right resolver is site knowledge)',
     'no_live_upstreams': 'every member of the upstream failed: the findings of its members say why',
 }
@@ -228,9 +229,68 @@ def header_probes(findings):
     return probes
 
 
+# nginx's default number of <module>_buffers (one memory page each)
+DEFAULT_BUFFER_COUNT = 8
+
+
+def busy_buffers_rule(buffer_size, count, one, busy=None):
+    """None when nginx accepts these buffer settings, else nginx's reason (ngx_http_proxy_merge_loc_conf):
+    busy buffers (2 x max(buffer_size, one buffer) when unset) must be at least max(buffer_size, one buffer)
+    and at most the size of all buffers minus one buffer; at least 2 buffers."""
+    if count < 2:
+        return 'there must be at least 2 buffers'
+    size = max(buffer_size, one)
+    busy = 2 * size if busy is None else busy
+    if busy < size:
+        return 'busy buffers (%s) are less than max(buffer size, one buffer) (%s)' % (format_size(busy), format_size(size))
+    if busy > (count - 1) * one:
+        return 'busy buffers (%s) are more than all buffers minus one buffer (%d x %s)' % (
+            format_size(busy), count - 1, format_size(one))
+    return None
+
+
+def buffers_for(buffer_size, count=DEFAULT_BUFFER_COUNT, one=4096, busy=None):
+    """The <module>_buffers (count, size) and <module>_busy_buffers_size to write with this buffer size, as
+    (buffers or None, busy or None), None where the current value stands.
+
+    As nginx's documentation sizes them: the buffers keep nginx's default count (8) and get one memory page or
+    the buffer size, whichever is larger (8 16k for a 16k header buffer), when the current ones cannot hold the
+    busy buffers nginx derives from the buffer size; an explicit busy size outside nginx's bounds becomes
+    2 x max(buffer size, one buffer), the default, when that fits, else all buffers minus one."""
+    if busy_buffers_rule(buffer_size, count, one, busy) is None:
+        return None, None
+    new_buffers = None
+    if busy_buffers_rule(buffer_size, count, one) is not None:
+        count, one = DEFAULT_BUFFER_COUNT, max(one, buffer_size)
+        new_buffers = (count, one)
+    new_busy = None
+    if busy is not None and busy_buffers_rule(buffer_size, count, one, busy) is not None:
+        size = max(buffer_size, one)
+        new_busy = 2 * size if 2 * size <= (count - 1) * one else (count - 1) * one
+    return new_buffers, new_busy
+
+
+def _current_buffers(buffers):
+    """(count, one, busy or None) of a location's effective buffer facts; nginx's defaults where unreadable."""
+    count_size = str((buffers.get('buffers') or {}).get('value') or '8 4k').split()
+    try:
+        count, one = int(count_size[0]), parse_size(count_size[1])
+    except (ValueError, IndexError, PlanError):
+        count, one = DEFAULT_BUFFER_COUNT, 4096
+    busy_fact = buffers.get('busy_buffers_size') or {}
+    busy = None
+    if busy_fact.get('value') and not busy_fact.get('default'):
+        try:
+            busy = parse_size(busy_fact['value'])
+        except PlanError:
+            busy = None
+    return count, one, busy
+
+
 def plan_buffers(findings, facts, measured=None, size=None, maximum='256k'):
-    """header_too_big: <module>_buffer_size sized from the measured header, and <module>_buffers when
-    nginx's rule "busy buffers (2 x buffer_size) < all buffers minus one" needs more of them."""
+    """header_too_big: <module>_buffer_size sized from the measured header, and <module>_buffers (and
+    <module>_busy_buffers_size when it is set) the way buffers_for() chooses them, so that nginx's busy
+    buffers rule holds."""
     plan = _empty()
     probes = header_probes(findings)
     plan['probes'] = [{'url': p['url']} for p in probes]
@@ -263,15 +323,14 @@ def plan_buffers(findings, facts, measured=None, size=None, maximum='256k'):
                 current_size = 0
             if current_size < wanted:
                 _add_unique(plan['changes'], _nginx_change(route, directive, [format_size(wanted)]))
-            count_size = ((buffers.get('buffers') or {}).get('value') or '8 4k').split()
-            try:
-                count, one = int(count_size[0]), parse_size(count_size[1])
-            except (ValueError, IndexError, PlanError):
-                count, one = 8, 4096
-            busy = 2 * max(wanted, one)
-            if (count - 1) * one < busy:
-                count = int(math.ceil(float(busy) / one)) + 1
-                _add_unique(plan['changes'], _nginx_change(route, '%s_buffers' % module, [str(count), format_size(one)]))
+            count, one, busy = _current_buffers(buffers)
+            new_buffers, new_busy = buffers_for(max(wanted, current_size), count, one, busy)
+            if new_buffers:
+                _add_unique(plan['changes'], _nginx_change(route, '%s_buffers' % module,
+                                                           [str(new_buffers[0]), format_size(new_buffers[1])]))
+            if new_busy:
+                _add_unique(plan['changes'], _nginx_change(route, '%s_busy_buffers_size' % module,
+                                                           [format_size(new_busy)]))
             check = route_check(facts, route, f)
             if check:
                 _add_unique(plan['verify'], check)
@@ -474,8 +533,9 @@ def plan_headers(facts, locations=None, websocket=None, headers=None, http_versi
             is_ws = _selected(server, loc, websocket) if websocket else False
             wanted = wanted_base + (list(WEBSOCKET_HEADERS) if is_ws else [])
             eff = loc.get('headers') or {}
-            have = dict((k.lower(), (k, v.get('value'))) for k, v in (eff.get('set') or {}).items()) \
-                if not eff.get('default') else {}
+            # the headers a level sets (nginx's implicit Host / Connection are not "set")
+            explicit = [(e.get('name'), e.get('value')) for e in eff.get('sent') or [] if not e.get('implicit')]
+            have = dict((k.lower(), (k, v)) for k, v in explicit) if not eff.get('default') else {}
             missing = [(k, v) for k, v in wanted if k.lower() not in have]
             for k, v in wanted:
                 if k.lower() in have and have[k.lower()][1] != v and have[k.lower()][1] != REDACTED_VALUE:
@@ -497,7 +557,7 @@ def plan_headers(facts, locations=None, websocket=None, headers=None, http_versi
                                          'are set (%s %s:%s)' % (loc.get('file'), loc.get('line'), scope,
                                                                  eff.get('file'), eff.get('line')))
                 else:
-                    add = [have[k.lower()] for k in (eff.get('set') or {})] + missing
+                    add = explicit + missing
                     target = route
                 for k, v in add:
                     if target is not None:

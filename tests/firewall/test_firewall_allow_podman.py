@@ -71,6 +71,63 @@ def test_refuses_the_world(lab):
     assert 'badgateway' not in nft_table(lab)
 
 
+WORLD_IN_PIECES = [
+    ['0.0.0.0/1', '128.0.0.0/1'],
+    ['::/1', '8000::/1'],
+    ['%d.0.0.0/8' % i for i in range(256)],
+    ['0.0.0.0/2', '64.0.0.0/2', '128.0.0.0/2', '192.0.0.0/3', '224.0.0.0/3'],
+    ['::ffff:0:0/96'],  # every IPv4 address, IPv4-mapped
+    ['::ffff:10.88.0.1'],  # IPv4-mapped: never matches an IPv4 packet
+]
+
+
+@pytest.mark.parametrize('port', [7080, 7081])  # nftables drop, iptables reject
+def test_refuses_the_world_in_pieces(lab, port):
+    before_nft, before_ipt = nft_table(lab), ipt_input(lab)
+    for sources in WORLD_IN_PIECES:
+        for wide in (False, True):  # the world stays refused even with allow_wide_sources
+            args = dict({'port': port, 'sources': sources}, **({'allow_wide_sources': True} if wide else {}))
+            res = run_module(lab['backend'], args)
+            assert res['failed'] is True and res['changed'] is False, (sources, res)
+            assert res['added'] == [], res
+            assert 'sources' in res['msg'], res['msg']
+    assert nft_table(lab) == before_nft and ipt_input(lab) == before_ipt
+    assert connect_host(lab['backend_ip'], port) == ('timeout' if port == 7080 else 'refused')
+
+
+@pytest.mark.parametrize('args, words', [
+    ({'sources': ['10.0.0.0/15']}, 'allow_wide_sources'),
+    ({'sources': ['10.0.0.0/16', '10.1.0.0/16']}, 'allow_wide_sources'),
+    ({'sources': ['2001:db8::/47']}, 'allow_wide_sources'),
+    ({'sources': ['10.0.0.0/7'], 'allow_wide_sources': True}, 'wider than'),
+    ({'sources': ['fe80::1%eth0']}, 'scope'),
+    ({'sources': ['10.88.0.66'], 'timeout': 0}, 'timeout'),
+    ({'sources': ['10.88.0.66'], 'timeout': -1}, 'timeout'),
+])
+def test_refuses_wide_scoped_and_bad_timeout(lab, args, words):
+    before_nft, before_ipt = nft_table(lab), ipt_input(lab)
+    res = run_module(lab['backend'], dict(args, port=7080))
+    assert res['failed'] is True and res['changed'] is False, res
+    assert words in res['msg'], res['msg']
+    assert nft_table(lab) == before_nft and ipt_input(lab) == before_ipt
+
+
+def test_unreadable_firewall_is_an_error(lab):
+    """nft that does not answer in time: the ruleset is unknown, never 'nothing blocks'."""
+    sh = lab['lab'].sh
+    sh(lab['backend'], "printf '#!/bin/sh\\nsleep 3\\nexec /usr/sbin/nft \"$@\"\\n' > /usr/local/sbin/nft && "
+                       "chmod 755 /usr/local/sbin/nft")
+    try:
+        res = run_module(lab['backend'], {'port': 7080, 'sources': [lab['client_ip']], 'timeout': 1})
+    finally:
+        sh(lab['backend'], 'rm -f /usr/local/sbin/nft')
+    assert res['failed'] is True and res['changed'] is False, res
+    assert 'cannot read the firewall' in res['msg'], res['msg']
+    assert res['already_open'] is False and res['open_after'] is None, res
+    assert 'badgateway' not in nft_table(lab)
+    assert connect_from(lab['client'], lab['backend_ip'], 7080) == 'timeout'
+
+
 def test_allow_nftables_drop(lab):
     res = run_module(lab['backend'], {'port': 7080, 'sources': [lab['client_ip']]}, diff=True)
     assert res['changed'] is True and res['failed'] is False, res

@@ -124,14 +124,17 @@ def test_include_loop_is_a_clear_error(tmp_path):
     assert r['msg'] == 'include loop: {0}nginx.conf -> {0}a.conf -> {0}b.conf -> {0}a.conf (at {0}b.conf:1)'.format(p)
 
 
-def test_unterminated_block_is_a_clear_error(tmp_path):
+def test_unterminated_block_still_gives_facts(tmp_path):
     p = write(tmp_path, {'nginx.conf': base_conf(tmp_path, '    include site.conf;\n'),
                          'site.conf': 'server {\n    listen 127.0.0.1:18186;\n    location / {\n'})
     r = run_module('nginx_facts', {'config': p + 'nginx.conf', 'prefix': p})
-    assert r['failed'] is True
-    assert r['msg'].startswith('cannot parse %ssite.conf:' % p)
-    assert 'unexpected end of file, expecting "}"' in r['msg']
-    assert r['validation']['errors'], r
+    # a broken file no longer blinds the facts: what parses is there, the error at nginx's file:line, once
+    assert r['failed'] is False, r
+    n = r['ansible_facts']['nginx']
+    assert n['valid'] is False
+    assert [(e['file'], e['line'], e['message']) for e in n['validation']['errors']] == [
+        (p + 'site.conf', 4, 'unexpected end of file, expecting "}"')]
+    assert n['servers'][0]['listen'][0]['port'] == 18186
 
 
 def test_binary_and_huge_files_are_refused(tmp_path):

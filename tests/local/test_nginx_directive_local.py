@@ -141,11 +141,13 @@ def test_refusals_change_nothing(tmp_path):
     r = run_module('nginx_directive', args_for(p, directive='proxy_read_timeout 1s; root /'))
     assert r['failed'] is True and r['msg'].startswith('invalid directive name')
     r = run_module('nginx_directive', args_for(p, server_name='nope.test'))
-    assert r['failed'] is True and r['msg'] == 'no server block with server_name nope.test found in %s' % app
+    # the message says where nginx reads the file (its context is the http block that includes it)
+    assert r['failed'] is True and r['msg'] == ('no server block with server_name nope.test found in %s (where nginx '
+                                                'reads it: inside http (%snginx.conf:4))' % (app, p)), r['msg']
     r = run_module('nginx_directive', args_for(p, line=3))
     assert r['failed'] is True
-    assert r['msg'] == ('no location /api/ in server block with server_name app.test starts at %s:3; '
-                        'candidates: line 10 (location /api/)' % app)
+    assert r['msg'] == ('no location /api/ in server block with server_name app.test starts at %s:3 (where nginx '
+                        'reads it: inside http (%snginx.conf:4)); candidates: line 10 (location /api/)' % (app, p))
     r = run_module('nginx_directive', {'path': app, 'directive': 'x', 'block': 'map $a $b { }'})
     assert r['failed'] is True and 'mutually exclusive' in r['msg']
     assert sha256(app) == before
@@ -166,3 +168,94 @@ def test_map_block_and_absent(tmp_path):
     assert r['changed'] is True and r['action'] == 'removed'
     with open(conf) as f:
         assert f.read() == base_conf(tmp_path, '    include conf.d/*.conf;\n')
+
+
+MAGENTO = ('server {\n    listen 127.0.0.1:18294;\n    server_name shop.test;\n    set $MAGE_ROOT %s;\n'
+           '    include %s/magento.conf;\n}\n')
+MAGENTO_SAMPLE = ('root $MAGE_ROOT/pub;\n\nlocation / {\n    try_files $uri $uri/ /index.php$is_args$args;\n}\n\n'
+                  'location ~ "^/media b/" {\n    expires 1h;\n}\n\n'
+                  'location ~ ^/(index|get|static)\\.php$ {\n    fastcgi_pass 127.0.0.1:18295;\n'
+                  '    fastcgi_read_timeout 600s;\n}\n')
+
+
+def debian_tree(tmp_path):
+    """Debian's layout: sites-enabled/shop -> ../sites-available/shop; the site includes Magento's sample."""
+    p = write(tmp_path, {'nginx.conf': base_conf(tmp_path, '    include sites-enabled/*;\n'),
+                         'sites-available/shop': MAGENTO % (tmp_path, tmp_path),
+                         'magento.conf': MAGENTO_SAMPLE, 'stray.conf': 'server {\n    listen 1;\n}\n'})
+    os.mkdir(p + 'sites-enabled')
+    os.symlink('../sites-available/shop', p + 'sites-enabled/shop')
+    return p
+
+
+def test_file_included_inside_a_server_is_edited_in_that_server(tmp_path):
+    p = debian_tree(tmp_path)
+    sample = p + 'magento.conf'
+    a = {'path': sample, 'scope': 'location', 'server_name': 'shop.test', 'location': '~ ^/(index|get|static)\\.php$',
+         'directive': 'fastcgi_read_timeout', 'args': ['900s'], 'config': p + 'nginx.conf', 'prefix': p,
+         'nginx_bin': NGINX}
+    r = run_module('nginx_directive', a)
+    assert not r.get('failed') and r['action'] == 'replaced' and r['line'] == 13, r
+    assert r['validation']['errors'] == []
+    with open(sample) as f:
+        assert f.read() == MAGENTO_SAMPLE.replace('600s', '900s')
+    # a pattern with a blank, as the facts report it and as the file has it
+    for location in ('~ ^/media b/', '~ "^/media b/"'):
+        r = run_module('nginx_directive', dict(a, location=location, directive='expires', args=['2h']))
+        assert not r.get('failed'), r
+    with open(sample) as f:
+        assert 'location ~ "^/media b/" {\n    expires 2h;\n}' in f.read()
+    r = run_module('nginx_directive', dict(a, scope='server', location=None, directive='index', args=['index.php']))
+    assert not r.get('failed') and r['action'] == 'added', r
+    assert run_module('nginx_validate', {'config': p + 'nginx.conf', 'prefix': p})['valid'] is True
+
+
+def test_symlinked_site_is_edited_through_its_target_and_the_link_stays(tmp_path):
+    p = debian_tree(tmp_path)
+    link = p + 'sites-enabled/shop'
+    target = p + 'sites-available/shop'
+    a = {'path': link, 'scope': 'server', 'server_name': 'shop.test', 'directive': 'client_max_body_size',
+         'args': ['64m'], 'config': p + 'nginx.conf', 'prefix': p, 'nginx_bin': NGINX, 'backup': True}
+    r = run_module('nginx_directive', a)
+    assert not r.get('failed') and r['changed'] is True and r['real_path'] == target, r
+    assert os.path.islink(link) and os.readlink(link) == '../sites-available/shop'
+    with open(target) as f:
+        assert '    client_max_body_size 64m;\n' in f.read()
+    assert os.path.dirname(r['backup_file']) == p + 'sites-available'
+    # a failed nginx -t puts the target back, the link stays a link
+    before = sha256(target)
+    r = run_module('nginx_directive', dict(a, args=['lots'], backup=False))
+    assert r['failed'] is True and r['validation']['restored'] is True, r
+    assert sha256(target) == before and os.path.islink(link)
+
+
+def test_files_nginx_does_not_read_are_refused(tmp_path):
+    p = debian_tree(tmp_path)
+    os.symlink(p + 'stray.conf', p + 'sites-available/out')
+    outside = str(tmp_path.parent / ('%s-outside.conf' % tmp_path.name))
+    with open(outside, 'w') as f:
+        f.write('server {\n    listen 1;\n}\n')
+    try:
+        for path in (p + 'stray.conf', p + 'sites-available/out', outside):
+            before = sha256(path)
+            r = run_module('nginx_directive', {'path': path, 'scope': 'server', 'directive': 'listen', 'args': ['2'],
+                                               'config': p + 'nginx.conf', 'prefix': p, 'nginx_bin': NGINX})
+            assert r['failed'] is True and r['changed'] is False, r
+            assert r['msg'].startswith('%s is not a file nginx reads: it is not in the include tree of %snginx.conf'
+                                       % (path, p)), r['msg']
+            assert sha256(path) == before
+    finally:
+        os.unlink(outside)
+
+
+def test_bad_timeout_and_nul_bytes_are_refused_before_writing(tmp_path):
+    p = tree(tmp_path)
+    app = p + 'conf.d/app.conf'
+    before = sha256(app)
+    r = run_module('nginx_directive', args_for(p, timeout=0))
+    assert r['failed'] is True and r['msg'] == 'timeout must be at least 1 (seconds nginx -t may take), got 0', r
+    for key in ('path', 'config', 'prefix'):
+        r = run_module('nginx_directive', args_for(p, **{key: args_for(p)[key] + '\x00x'}))
+        assert r['failed'] is True and r['msg'] == '%s contains a NUL byte' % key, r
+        assert 'Traceback' not in json.dumps(r)
+    assert sha256(app) == before

@@ -198,7 +198,10 @@ def test_a_rollback_stops_the_rollout_and_the_report_says_why(broken_nginx, tmp_
     rem = report['hosts']['localhost']['remediation']
     assert rem['rollback']['failed_step'] == 'verify' and rem['rollback']['rolled_back'] is True
     assert 'answered 504' in rem['rollback']['msg']
-    assert 'proxy_read_timeout 1500ms;' in rem['rollback']['failing_version'][conf]
+    assert [ln.split() for ln in rem['rollback']['failing_version'][conf]['diff'].splitlines()
+            if 'proxy_read_timeout 1500ms;' in ln] == [['+', 'proxy_read_timeout', '1500ms;']]
+    with open(rem['rollback']['failing_version'][conf]['saved']) as f:
+        assert 'proxy_read_timeout 1500ms;' in f.read()
     # the change before it (upstream_target) was committed and stays; the failed one is back to what it was
     with open(conf) as f:
         now = f.read()
@@ -206,4 +209,5 @@ def test_a_rollback_stops_the_rollout_and_the_report_says_why(broken_nginx, tmp_
                                    'proxy_pass http://127.0.0.1:%d;' % broken_nginx['app'])
     assert [a['label'] for a in rem['changes']] == ['upstream_target']
     assert status(broken_nginx['url'] + '/app/x') == 200
-    assert sorted(os.listdir(str(tmp_path / 'journal'))) == ['last-commit', 'lock']
+    # the failing version is kept on the node, in the journal's failed/ (the report has its path and a diff)
+    assert sorted(os.listdir(str(tmp_path / 'journal'))) == ['failed', 'last-commit', 'lock']

@@ -38,6 +38,10 @@ def backend_ip(report):
     return backend.check_output("hostname -I | awk '{print $1}'").strip()
 
 
+# the pools of tests/lab/diagnose/queue.yml, whose sites are in queue.conf
+QUEUE_SOCKETS = ('/run/php/queue.sock', '/run/php/queue-timeout.sock')
+
+
 def findings(report, host):
     return report['hosts'][host]['findings']
 
@@ -75,6 +79,8 @@ def test_exactly_the_causes_broken_on_the_proxy(report, backend_ip):
         ('firewall_block', '%s:7081' % backend_ip),
         ('upstream_timeout', '127.0.0.1:9004'),
         ('pool_exhausted', 'unix:/run/php/small.sock'),
+        ('pool_exhausted', 'unix:/run/php/queue.sock'),
+        ('pool_exhausted', 'unix:/run/php/queue-timeout.sock'),
         ('backend_crash', '127.0.0.1:9005'),
         ('header_too_big', '127.0.0.1:9006'),
         ('protocol_mismatch', '127.0.0.1:9443'),
@@ -100,7 +106,8 @@ def test_file_and_line_point_at_the_directive(report):
             continue
         text = line_of(host, f['pass'])
         assert f['pass']['directive'] in text, (f['id'], f['pass'], text)
-        assert f['pass']['file'] == '/etc/nginx/sites-enabled/broken.conf'
+        queued = (f['target'] or {}).get('path') in QUEUE_SOCKETS
+        assert f['pass']['file'] == '/etc/nginx/sites-enabled/%s' % ('queue.conf' if queued else 'broken.conf')
         assert 'location' in line_of(host, f['location'])
 
 
@@ -150,3 +157,38 @@ def test_samples_are_redacted(report):
         for g in (f.get('evidence') or {}).get('log') or []:
             for sample in g.get('samples') or []:
                 assert 'token=secret' not in sample
+
+
+def fpm_reached_max_children(host, pool):
+    return [x for x in host.file('/var/log/php8.2-fpm.log').content_string.splitlines()
+            if '[pool %s] server reached pm.max_children setting' % pool in x]
+
+
+def test_a_pool_full_in_php_fpm_log_alone_is_pool_exhausted(report):
+    # the requests queued and completed: nginx wrote nothing about them, PHP-FPM said the pool was full
+    assert fpm_reached_max_children(PROXY, 'queue')
+    nginx_lines = PROXY.file('/var/log/nginx/error.log').content_string
+    assert 'queue.sock' not in nginx_lines
+    f = by_target(report, 'proxy', 'pool_exhausted', 'unix:/run/php/queue.sock')
+    assert f['evidence']['log'] == []
+    assert [(g['kind'], g['pool']) for g in f['evidence']['php_fpm_log'] if g['kind'] == 'max_children'] == [
+        ('max_children', 'queue')]
+    assert f['evidence']['pool']['name'] == 'queue' and f['evidence']['pool']['max_children'] == 2
+    assert f['fix'] == {'role': 'badgateway.nginx.php_fpm_pool',
+                        'vars': {'pool': 'queue', 'pool_file': '/etc/php/8.2/fpm/pool.d/queue.conf'}}
+    assert [r['location']['match'] for r in f['routes']] == ['\\.php$'] and f['server']['line'] == 3
+
+
+def test_read_timeouts_on_a_full_pool_are_pool_exhausted_not_upstream_timeout(report):
+    assert fpm_reached_max_children(PROXY, 'queue-timeout')
+    nginx_lines = [x for x in PROXY.file('/var/log/nginx/error.log').content_string.splitlines()
+                   if 'queue-timeout.sock' in x]
+    assert nginx_lines and all('upstream timed out (110: Connection timed out) while reading response header' in x
+                               for x in nginx_lines), nginx_lines
+    assert not [f for f in findings(report, 'proxy')
+                if f['id'] == 'upstream_timeout' and f['target']['text'] == 'unix:/run/php/queue-timeout.sock']
+    f = by_target(report, 'proxy', 'pool_exhausted', 'unix:/run/php/queue-timeout.sock')
+    assert [g['kind'] for g in f['evidence']['log']] == ['read_timeout']
+    assert f['evidence']['read_timeout']['value'] == '3s'
+    assert f['fix']['vars']['pool'] == 'queue-timeout'
+    assert 'requests that waited for a free child' in f['summary']

@@ -103,9 +103,9 @@ def test_every_file_line_points_at_its_directive(host):
                     assert_directive_at(host, value, '%s_%s_timeout' % (p['module'], kind), value['value'])
                     checked += 1
             for group in ('headers', 'params'):
-                for name, value in loc.get(group, {}).get('set', {}).items():
+                for value in loc.get(group, {}).get('sent', []):
                     if value['file']:
-                        assert_directive_at(host, value, name)
+                        assert_directive_at(host, value, value['name'])
                         checked += 1
     for name, up in facts['upstreams'].items():
         assert_directive_at(host, up, 'upstream', name)
@@ -187,12 +187,17 @@ def test_headers_replaced_where_a_location_sets_any(host):
     s = shop(load(host))
     root = location(s, '/')['headers']
     assert (root['scope'], root['file']) == ('http', '/etc/nginx/nginx.conf')
-    assert sorted(root['set']) == ['Host', 'X-Forwarded-For', 'X-Forwarded-Proto', 'X-Real-IP']
-    assert root['set']['Host']['value'] == '$host'
+    explicit = dict((e['name'], e) for e in root['sent'] if not e['implicit'])
+    assert sorted(explicit) == ['Host', 'X-Forwarded-For', 'X-Forwarded-Proto', 'X-Real-IP']
+    assert explicit['Host']['value'] == '$host'
+    # nginx adds its Connection close to any set that does not name Connection
+    assert [(e['name'], e['value']) for e in root['sent'] if e['implicit']] == [('Connection', 'close')]
     ws = location(s, '/ws/')
     # nginx's all-or-nothing inheritance: /ws/ sends Upgrade and Connection only
-    assert sorted(ws['headers']['set']) == ['Connection', 'Upgrade']
-    assert ws['headers']['set']['Connection']['value'] == 'upgrade'
+    sent = dict((e['name'], e) for e in ws['headers']['sent'])
+    assert sorted(n for n, e in sent.items() if not e['implicit']) == ['Connection', 'Upgrade']
+    assert sent['Connection']['value'] == 'upgrade'
+    assert (sent['Host']['value'], sent['Host']['implicit']) == ('$proxy_host', True)
     assert ws['http_version']['value'] == '1.1'
     assert ws['http_version']['file'] == '/etc/nginx/conf.d/proxy-defaults.conf'
 
@@ -210,7 +215,7 @@ def test_targets_are_real(host, backend_ip):
     assert php['directive'] == 'fastcgi_pass' and php['file'] == '/etc/nginx/sites-enabled/shop.conf'
     assert (php['target']['kind'], php['target']['path']) == ('unix', '/run/php/php8.2-fpm.sock')
     assert host.socket('unix://%s' % php['target']['path']).is_listening
-    params = location(s, '\\.php$')['params']['set']
+    params = dict((e['name'], e) for e in location(s, '\\.php$')['params']['sent'])
     # Debian's snippets/fastcgi-php.conf includes fastcgi.conf: nested includes resolved
     assert params['SCRIPT_FILENAME']['file'] == '/etc/nginx/fastcgi.conf'
     assert params['SCRIPT_FILENAME']['value'] == '$document_root$fastcgi_script_name'

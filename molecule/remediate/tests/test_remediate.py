@@ -111,7 +111,7 @@ def test_the_config_is_valid_and_the_diff_is_minimal():
                      '        fastcgi_pass unix:/run/php/php8.2-fpm.sock;',
                      '        proxy_read_timeout 60s;',
                      '        proxy_buffer_size 64k;',
-                     '        proxy_buffers 33 4k;',
+                     '        proxy_buffers 8 64k;',
                      '        proxy_pass https://127.0.0.1:9443;',
                      # proxy_headers on the WebSocket route: the server-level Host and X-Real-IP copied in
                      # (setting any proxy_set_header in a location drops every inherited one)

@@ -115,8 +115,13 @@ def test_include_statements_ignores_comments_and_quotes():
         (3, ['/etc/nginx/conf.d/*.conf']),
         (5, ['snippets/a.conf']),
     ]
-    with pytest.raises(nc.NginxError, match='/f:2: unterminated quoted string'):
-        list(nc.include_statements('http {\n add_header X "open;\n}\n', '/f'))
+    # nginx stops reading a file at its syntax error: the includes before it count, none after
+    # (the controller reports the error itself)
+    assert list(nc.include_statements('include a.conf;\nhttp {\n add_header X "open;\n include b.conf;\n}\n',
+                                      '/f')) == [(1, ['a.conf'])]
+    # nginx's tokenizer: "}" does not end a word, "${" opens no block, a quote inside a word is a character
+    assert list(nc.include_statements('return 200 a}b; include x}y.conf;\nset $a ${b}c; include i"q.conf;\n',
+                                      '/f')) == [(1, ['x}y.conf']), (2, ['i"q.conf'])]
 
 
 def _tree(tmp_path, files):

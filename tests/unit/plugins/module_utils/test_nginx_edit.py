@@ -299,7 +299,7 @@ def test_line_disambiguates_and_is_checked():
     (dict(scope='server', block='map $a $b { default 1; } map $c $d { }'),
      'block must hold exactly one block statement such as "map $a $b { ... }"; got 2 statement(s)'),
     (dict(scope='server', block='map $a $b { default 1;'),
-     'block: unexpected end of file, expecting ";" or "}"'),
+     'block:1: unexpected end of file, expecting "}"'),  # nginx's message and line
     (dict(scope='server', block='sendfile on;'),
      'block must hold exactly one block statement such as "map $a $b { ... }"; got 1 statement(s)'),
 ])
@@ -324,7 +324,8 @@ def test_refusals_of_unsafe_existing_text():
     assert str(e.value) == ('/etc/nginx/test.conf:3: proxy_read_timeout has a comment between its arguments; '
                             'refusing to edit it')
     for broken, msg in ((b'server {\n    listen 80;\n', 'unexpected end of file'),
-                        (b'server { listen "80; }\n', 'unterminated quoted string'),
+                        # nginx reads an unclosed quote to the end of the file
+                        (b'server { listen "80; }\n', 'test.conf:2: unexpected end of file, expecting ";" or "}"'),
                         (b'}\n', 'unexpected "}"'),
                         (b'a\x00b;', 'binary file')):
         with pytest.raises(ne.EditError) as e:

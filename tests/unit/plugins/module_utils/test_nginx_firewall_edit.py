@@ -313,3 +313,84 @@ def test_ipt_save_line_matches_the_spec():
     line = fe.ipt_save_line('INPUT', 'input', ipaddress.ip_network(PROXY), 'tcp', 7081, 'badgateway.nginx')
     summary = fe.ipt_line_summary(line)
     assert summary['addresses'] == [PROXY] and summary['port'] == 7081 and summary['comment'] == 'badgateway.nginx'
+
+
+# --- the union of the addresses (never the world, however it is spelled) --------
+
+WORLD_SPELLINGS = [
+    ['0.0.0.0/1', '128.0.0.0/1'],
+    ['::/1', '8000::/1'],
+    ['%d.0.0.0/8' % i for i in range(256)],
+    ['0.0.0.0/2', '64.0.0.0/2', '128.0.0.0/2', '192.0.0.0/3', '224.0.0.0/3'],
+    ['::/2', '4000::/2', '8000::/2', 'c000::/2'],
+    ['64:ff9b::/97', '64:ff9b::8000:0/97'],  # NAT64: every IPv4 address through the well-known prefix
+]
+
+
+@pytest.mark.parametrize('values', WORLD_SPELLINGS)
+@pytest.mark.parametrize('allow_wide', [False, True])
+def test_the_world_in_pieces_is_refused_even_with_the_opt_in(values, allow_wide):
+    with pytest.raises(fe.FirewallEditError, match='world'):
+        fe.check_width(nets(*values), allow_wide)
+
+
+@pytest.mark.parametrize('values', [['10.0.0.0/15'], ['10.0.0.0/16', '10.1.0.0/16'], ['2001:db8::/47'],
+                                    ['2001:db8::/48', '2001:db8:1::/48'], ['64:ff9b::a00:0/111']])
+def test_wider_than_the_proxies_need_is_refused_without_the_opt_in(values):
+    with pytest.raises(fe.FirewallEditError, match='allow_wide_sources: true'):
+        fe.check_width(nets(*values))
+    assert fe.check_width(nets(*values), allow_wide=True)
+
+
+@pytest.mark.parametrize('values', [['10.0.0.0/7'], ['10.0.0.0/8', '11.0.0.0/24'], ['2001:db8::/31']])
+def test_the_opt_in_has_a_bound_too(values):
+    with pytest.raises(fe.FirewallEditError, match='even with allow_wide_sources'):
+        fe.check_width(nets(*values), allow_wide=True)
+
+
+@pytest.mark.parametrize('values', [[PROXY], ['10.0.0.0/16'], ['10.0.0.0/17', '10.0.128.0/17'],
+                                    ['10.0.0.0/16', '10.0.0.5', '10.0.3.0/24'],  # overlaps count once
+                                    ['10.0.0.0/16', '2001:db8::/48'], ['192.168.1.0/24', '10.0.0.1']])
+def test_narrow_unions_are_accepted(values):
+    assert fe.check_width(nets(*values)) == nets(*values)
+
+
+def test_union_collapses_per_version():
+    union = fe.address_union(nets('0.0.0.0/1', '128.0.0.0/1', '2001:db8::/48', '64:ff9b::a00:1'))
+    assert union == {4: [ipaddress.ip_network('0.0.0.0/0')],
+                     6: [ipaddress.ip_network('64:ff9b::a00:1/128'), ipaddress.ip_network('2001:db8::/48')]}
+    assert fe.address_union(nets('64:ff9b::a00:1'))[4] == [ipaddress.ip_network('10.0.0.1/32')]
+
+
+@pytest.mark.parametrize('bad, words', [
+    (['fe80::1%eth0'], 'scope id'), (['fe80::1%x'], 'scope id'), (['[fe80::1%2]'], 'scope id'),
+    (['fe80::%eth0/64'], 'scope id'),
+    (['::ffff:0:0/96'], 'IPv4-mapped'), (['::ffff:10.88.0.66'], 'IPv4-mapped'), (['::ffff:10.0.0.0/120'], 'IPv4-mapped'),
+])
+def test_scope_ids_and_mapped_addresses_refused(bad, words):
+    with pytest.raises(fe.FirewallEditError, match=words):
+        fe.parse_addresses(bad)
+
+
+@pytest.mark.parametrize('timeout', [0, -1, None])
+def test_timeout_below_one_second_refused(timeout):
+    with pytest.raises(fe.FirewallEditError, match='timeout'):
+        fe.check_timeout(timeout)
+    assert fe.check_timeout(1) == 1
+
+
+def test_a_firewall_read_that_timed_out_is_an_error_not_open():
+    from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_common as nc
+    from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_firewall as fw
+
+    def run(argv, timeout):
+        if argv[0] == 'nft':
+            raise nc.NginxError('nft -j list ruleset did not finish within %s seconds' % timeout)
+        if argv[0] == 'iptables-nft-save':
+            return 0, IPT_LAB.encode(), ''
+        raise fw.ToolMissing('cannot run %s: No such file or directory' % argv[0])
+
+    collected = fw.collect(run, 1)
+    assert 'did not finish' in fe.read_error(collected)
+    assert fe.read_error(collected).startswith('cannot read the firewall')
+    assert fe.read_error(dict(collected, errors=[])) is None

@@ -538,6 +538,48 @@ def test_classify_kernel_ignores():
     assert nl.classify_kernel_line(None) is None
 
 
+# recorded with /proc/stat "btime 1796216067" (fixtures/logs/README.md)
+RECORDED_BTIME = 1796216067
+
+
+def test_dmesg_time_is_boot_time_plus_the_stamp_as_dmesg_prints_it():
+    lines = fixture_lines('kernel-6.18-recorded-dmesg.log')
+    kills = [nl.classify_kernel_line(x, RECORDED_BTIME) for x in lines]
+    kills = [r for r in kills if r]
+    assert [(r['pid'], r['process'], r['cgroup'], r['anon_rss_kb']) for r in kills] == [
+        (24021, 'python3', True, 40704), (31398, 'python3', True, 40576)]
+    # dmesg --time-format iso printed 2026-12-02T13:01:57,980219+00:00 and 13:04:32,364800+00:00
+    assert kills[0]['epoch'] == pytest.approx(1796216517.980219, abs=1e-6)
+    assert kills[1]['epoch'] == pytest.approx(1796216672.364800, abs=1e-6)
+    assert kills[0]['time'] == '2026-12-02T13:01:57.980219+00:00'
+    assert nl.dmesg_time(lines[0], RECORDED_BTIME) == RECORDED_BTIME
+    # without the boot time a dmesg stamp says nothing about when
+    assert nl.classify_kernel_line(lines[3])['epoch'] is None
+    assert nl.dmesg_time('Dec  2 13:04:32 vm kernel: x', RECORDED_BTIME) is None
+
+
+def test_kernel_time_of_recorded_kern_log_lines():
+    rfc = [x for x in fixture_lines('kernel-6.18-recorded-kern.log') if 'out of memory' in x]
+    traditional = [x for x in fixture_lines('kernel-6.18-recorded-kern-traditional.log') if 'out of memory' in x]
+    # rsyslog's own time wins over the dmesg stamp it carries ("[  605.364800]")
+    assert nl.kernel_time(rfc[1], RECORDED_BTIME) == pytest.approx(1796216672.804879, abs=1e-6)
+    assert nl.classify_kernel_line(rfc[1])['epoch'] == pytest.approx(1796216672.804879, abs=1e-6)
+    year = time.localtime(nl.kernel_time(traditional[1])).tm_year
+    assert nl.kernel_time(traditional[1]) == time.mktime((year, 12, 2, 13, 4, 32, 0, 0, -1))
+    assert nl.kernel_time(traditional[1]) - nl.kernel_time(traditional[0]) == 12
+
+
+def test_boot_time(tmp_path):
+    stat_file = tmp_path / 'stat'
+    stat_file.write_text('cpu  20908 0 5454 60479 1027 0 316 89 0 0\nctxt 1\nbtime 1796216067\nprocesses 3\n')
+    assert nl.boot_time(str(stat_file)) == 1796216067
+    stat_file.write_text('cpu 1 2 3\n')
+    assert nl.boot_time(str(stat_file)) is None
+    assert nl.boot_time(str(tmp_path / 'missing')) is None
+    if os.path.exists('/proc/stat'):
+        assert 0 < nl.boot_time() <= time.time()
+
+
 # ---------------------------------------------------------------------------
 # read_tail
 # ---------------------------------------------------------------------------

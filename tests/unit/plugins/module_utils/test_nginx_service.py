@@ -373,7 +373,7 @@ def test_find_listener_tcp(port, address, expected):
 def test_find_listener_unix_and_summary():
     found = svc.find_listener(path='/run/php/php8.2-fpm.sock', table=TABLE)
     assert svc.listener_summary(found) == {'pid': 3, 'pids': [3], 'process': 'php-fpm8.2', 'unit': 'php8.2-fpm.service',
-                                           'user': 'root', 'path': '/run/php/php8.2-fpm.sock'}
+                                           'user': 'root', 'set_aside': [], 'path': '/run/php/php8.2-fpm.sock'}
     assert svc.find_listener(path='/run/php/other.sock', table=TABLE) is None
     assert svc.listener_summary(svc.find_listener(port=8090, table=TABLE))['pid'] == 5
 

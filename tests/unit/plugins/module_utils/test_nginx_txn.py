@@ -145,7 +145,8 @@ def test_journal_round_trip_and_restore(tmp_path):
     assert os.stat(b).st_mode & 0o7777 == 0o604
     assert not os.path.exists(new)
     nt.discard_journal(jdir)
-    assert os.listdir(jdir) == [] and nt.read_journal(jdir) is None
+    # the journal's directory keeps its marked lock file, the mark that the journal made the directory
+    assert os.listdir(jdir) == ['lock'] and nt.read_journal(jdir) is None
 
 
 def test_half_written_journal_is_not_trusted(tmp_path):
@@ -173,8 +174,6 @@ def test_corrupt_journal_is_kept(tmp_path):
 
 def test_journal_dir_of_another_user_is_refused(tmp_path):
     d = tmp_path / 'j'
-    d.mkdir()
-    os.chmod(str(d), 0o755)
     nt.secure_dir(str(d))
     assert os.stat(str(d)).st_mode & 0o7777 == 0o700
     if os.geteuid() == 0:
@@ -184,6 +183,74 @@ def test_journal_dir_of_another_user_is_refused(tmp_path):
         assert 'belongs to uid 1234' in str(e.value)
     with pytest.raises(nt.TxnError):
         nt.secure_dir('relative/dir')
+
+
+def test_an_existing_directory_is_never_chmodded_or_emptied(tmp_path):
+    # an existing directory with other files: refused, mode and files untouched
+    d = tmp_path / 'existing'
+    (d / 'txn' / 'sub').mkdir(parents=True)
+    (d / 'txn' / 'keep.txt').write_text('mine')
+    (d / 'notes').write_text('mine')
+    os.chmod(str(d), 0o700)
+    with pytest.raises(nt.TxnError) as e:
+        nt.secure_dir(str(d))
+    assert 'was not created by badgateway.nginx' in str(e.value)
+    with pytest.raises(nt.TxnError):
+        nt.write_journal(str(d), [], {'pid': 1})
+    assert sorted(os.listdir(str(d))) == ['notes', 'txn'] and sorted(os.listdir(str(d / 'txn'))) == ['keep.txt', 'sub']
+    # group/other bits: refused, not chmodded
+    w = tmp_path / 'wide'
+    w.mkdir()
+    os.chmod(str(w), 0o755)
+    with pytest.raises(nt.TxnError) as e:
+        nt.secure_dir(str(w))
+    assert 'has mode 0755' in str(e.value) and os.stat(str(w)).st_mode & 0o7777 == 0o755
+    assert os.listdir(str(w)) == []
+    # a symbolic link: refused
+    own = tmp_path / 'own'
+    nt.secure_dir(str(own))
+    os.symlink(str(own), str(tmp_path / 'link'))
+    with pytest.raises(nt.TxnError) as e:
+        nt.secure_dir(str(tmp_path / 'link'))
+    assert 'is a symbolic link' in str(e.value)
+    # the journal's own directory: a stranger in its txn/ is kept and named, no IsADirectoryError
+    a = tmp_path / 'a.conf'
+    a.write_bytes(b'x;\n')
+    nt.write_journal(str(own), [nt.snapshot(str(a))], {'pid': 1})
+    (own / 'txn' / 'sub').mkdir()
+    with pytest.raises(nt.TxnError) as e:
+        nt.discard_journal(str(own))
+    assert 'holds sub, which the journal did not create' in str(e.value)
+    assert os.listdir(str(own / 'txn')) == ['sub']
+    # a 0.1 journal directory (an empty lock, last-commit) is taken over and marked
+    old = tmp_path / 'old'
+    old.mkdir()
+    os.chmod(str(old), 0o700)
+    (old / 'lock').write_bytes(b'')
+    (old / 'last-commit').write_text('1.0\n')
+    nt.secure_dir(str(old))
+    assert (old / 'lock').read_bytes() == nt.LOCK_MARK and (old / 'last-commit').read_text() == '1.0\n'
+
+
+def test_check_mode_sees_a_live_runs_journal_as_in_progress(tmp_path):
+    a = tmp_path / 'a.conf'
+    a.write_bytes(b'x;\n')
+    jdir = str(tmp_path / 'j')
+    lock = nt.Lock(jdir) if nt.secure_dir(jdir) is None else None
+    lock.acquire(1)
+    try:
+        nt.write_journal(jdir, [nt.snapshot(str(a))], {'pid': os.getpid()})
+        assert nt.live_run(jdir) == str(os.getpid())
+        t = nt.Transaction({'journal_dir': jdir, 'recover_only': True}, check_mode=True)
+        r = t.run()
+        assert r['recovered'] is None, r
+        assert 'holds the lock now: its journal is in progress, not left over' in r['steps'][-1]['detail']
+    finally:
+        lock.release()
+    assert nt.live_run(jdir) is None
+    r = nt.Transaction({'journal_dir': jdir, 'recover_only': True}, check_mode=True).run()
+    assert r['recovered']['pending'] is True
+    assert os.path.exists(os.path.join(jdir, 'txn', 'manifest.json'))
 
 
 def test_lock_timeout_names_the_holder(tmp_path):
@@ -208,6 +275,9 @@ def test_lock_timeout_names_the_holder(tmp_path):
 
 # --- processes, from a fake /proc ------------------------------------------------------
 
+NAMESPACES = {'pid': 'pid:[4026531836]', 'mnt': 'mnt:[4026531841]', 'net': 'net:[4026531840]'}
+
+
 def fake_proc(tmp_path, procs):
     root = tmp_path / 'proc'
     for pid, (ppid, title, state) in procs.items():
@@ -216,7 +286,12 @@ def fake_proc(tmp_path, procs):
         (d / 'cmdline').write_bytes(title.encode().replace(b' ', b'\x00') if title.startswith('/') else title.encode() + b'\x00' * 20)
         (d / 'stat').write_text('%d (nginx (x)) %s %d 1 1 0' % (pid, state, ppid))
         (d / 'cgroup').write_text('0::/system.slice/nginx.service\n')
-    (root / 'self').mkdir(parents=True, exist_ok=True)
+        (d / 'ns').mkdir()
+        for kind, link in NAMESPACES.items():  # the host's: see test_procfs_namespaces.py for containers
+            os.symlink(link, str(d / 'ns' / kind))
+    (root / 'self' / 'ns').mkdir(parents=True, exist_ok=True)
+    for kind, link in NAMESPACES.items():
+        os.symlink(link, str(root / 'self' / 'ns' / kind))
     return str(root)
 
 
@@ -275,6 +350,8 @@ def test_new_log_lines_and_upstream_errors(tmp_path):
 def test_plan_refuses_unknown_keys_and_relative_paths(tmp_path):
     conf = tmp_path / 'a.conf'
     conf.write_bytes(b'server {\n    listen 80;\n}\n')
+    (tmp_path / 'nginx.conf').write_bytes(b'events {}\nhttp { include a.conf; }\n')
+    nginx = {'config': str(tmp_path / 'nginx.conf'), 'prefix': str(tmp_path)}
     t = nt.Transaction({'changes': [{'kind': 'nginx', 'path': str(conf), 'section': 'www'}]})
     with pytest.raises(nt.TxnError) as e:
         t.plan()
@@ -284,12 +361,47 @@ def test_plan_refuses_unknown_keys_and_relative_paths(tmp_path):
         t.plan()
     assert 'path must be an absolute path' in str(e.value)
     # two edits of one file are planned one after the other
-    t = nt.Transaction({'changes': [
+    t = nt.Transaction({'nginx': nginx, 'changes': [
         {'kind': 'nginx', 'path': str(conf), 'scope': 'server', 'directive': 'server_name', 'args': ['a']},
         {'kind': 'nginx', 'path': str(conf), 'scope': 'server', 'directive': 'server_name', 'args': ['b']}]})
     files, order, changes = t.plan()
     assert files[str(conf)]['after'] == b'server {\n    listen 80;\n    server_name b;\n}\n'
     assert [c['action'] for c in changes] == ['added', 'replaced']
+
+
+def test_plan_edits_only_files_the_daemons_read(tmp_path):
+    (tmp_path / 'nginx.conf').write_bytes(b'events {}\nhttp { include sites-enabled/*; }\n')
+    (tmp_path / 'sites-available').mkdir()
+    (tmp_path / 'sites-enabled').mkdir()
+    (tmp_path / 'sites-available' / 'app').write_bytes(b'server {\n    listen 80;\n}\n')
+    os.symlink('../sites-available/app', str(tmp_path / 'sites-enabled' / 'app'))
+    (tmp_path / 'stray.conf').write_bytes(b'server {\n    listen 80;\n}\n')
+    os.symlink(str(tmp_path / 'stray.conf'), str(tmp_path / 'sites-available' / 'out'))
+    nginx = {'config': str(tmp_path / 'nginx.conf'), 'prefix': str(tmp_path)}
+    change = {'kind': 'nginx', 'scope': 'server', 'directive': 'server_name', 'args': ['a']}
+    for bad in ('stray.conf', 'sites-available/out'):
+        t = nt.Transaction({'nginx': nginx, 'changes': [dict(change, path=str(tmp_path / bad))]})
+        with pytest.raises(nt.TxnError) as e:
+            t.plan()
+        assert str(e.value).startswith('changes[0]: %s is not a file nginx reads' % (tmp_path / bad))
+    # the link nginx includes: its target is the file planned (and written), the link stays
+    link = str(tmp_path / 'sites-enabled' / 'app')
+    files, order, changes = nt.Transaction({'nginx': nginx, 'changes': [dict(change, path=link)]}).plan()
+    assert order == [str(tmp_path / 'sites-available' / 'app')] and files[order[0]]['shown'] == link
+    # a pool file php-fpm does not read
+    (tmp_path / 'php-fpm.conf').write_text('[global]\ninclude=%s/pool.d/*.conf\n' % tmp_path)
+    (tmp_path / 'pool.d').mkdir()
+    (tmp_path / 'pool.d' / 'www.conf').write_bytes(b'[www]\npm = static\n')
+    (tmp_path / 'other.conf').write_bytes(b'[www]\npm = static\n')
+    fpm = {'config': str(tmp_path / 'php-fpm.conf')}
+    pool = {'kind': 'fpm', 'section': 'www', 'key': 'pm', 'value': 'dynamic'}
+    t = nt.Transaction({'php_fpm': fpm, 'changes': [dict(pool, path=str(tmp_path / 'other.conf'))]})
+    with pytest.raises(nt.TxnError) as e:
+        t.plan()
+    assert 'other.conf is not a file php-fpm reads: it is not in the include tree of %s' % fpm['config'] in str(e.value)
+    files, order, changes = nt.Transaction({'php_fpm': fpm, 'changes': [
+        dict(pool, path=str(tmp_path / 'pool.d' / 'www.conf'))]}).plan()
+    assert changes[0]['action'] == 'replaced'
 
 
 def test_pool_settings_and_the_socket_permissions_php_fpm_would_apply():

@@ -225,15 +225,20 @@ def test_proxy_set_header_is_replaced_not_merged(tmp_path):
     root = loc(app, '/')
     h = root['headers']
     assert (h['default'], h['scope'], h['file'], h['line']) == (False, 'http', p + 'nginx.conf', 12)
-    assert sorted(h['set']) == ['Authorization', 'Cookie', 'Host', 'X-Real-IP']
-    assert h['set']['Host'] == {'value': '$host', 'file': p + 'nginx.conf', 'line': 12}
+    # in the order nginx sends them; its implicit Connection close follows (Host is set here)
+    assert [e['name'] for e in h['sent']] == ['Host', 'X-Real-IP', 'Authorization', 'Cookie', 'Connection']
+    assert h['sent'][0] == {'name': 'Host', 'value': '$host', 'file': p + 'nginx.conf', 'line': 12,
+                            'implicit': False}
+    assert h['sent'][-1] == {'name': 'Connection', 'value': 'close', 'file': None, 'line': None, 'implicit': True}
     # secrets never reach the facts; a pure variable is not a secret
-    assert h['set']['Authorization']['value'] == '********'
-    assert h['set']['Cookie']['value'] == '$http_cookie'
+    assert h['sent'][2]['value'] == '********'
+    assert h['sent'][3]['value'] == '$http_cookie'
     api = loc(app, '/api/')
-    assert sorted(api['headers']['set']) == ['X-Only-Here']
+    # a level that sets any header still sends nginx's implicit Host and Connection
+    assert [(e['name'], e['value'], e['implicit']) for e in api['headers']['sent']] == [
+        ('X-Only-Here', '1', False), ('Host', '$proxy_host', True), ('Connection', 'close', True)]
     assert api['headers']['scope'] == 'location'
-    assert loc(app, '^/api/ws')['headers']['set'].keys() == api['headers']['set'].keys()
+    assert loc(app, '^/api/ws')['headers']['sent'] == api['headers']['sent']
     assert root['http_version'] == {'value': '1.0', 'file': None, 'line': None, 'scope': 'default',
                                     'default': True}
 
@@ -247,8 +252,10 @@ def test_fastcgi_location_through_include(tmp_path):
     assert (php['pass']['file'], php['pass']['line']) == (p + 'sites-enabled/10-app', 27)
     r = php['timeouts']['read']
     assert (r['value'], r['seconds'], r['file'], r['line']) == ('90', 90, p + 'snippets/fastcgi-php.conf', 3)
-    assert php['params']['set']['SCRIPT_FILENAME']['value'] == '$document_root$fastcgi_script_name'
-    assert php['params']['set']['DB_PASSWORD']['value'] == '********'
+    params = dict((e['name'], e) for e in php['params']['sent'])
+    assert params['SCRIPT_FILENAME']['value'] == '$document_root$fastcgi_script_name'
+    assert params['DB_PASSWORD']['value'] == '********'
+    assert not any(e['implicit'] for e in php['params']['sent'])
     assert 'headers' not in php and 'http_version' not in php
 
 
@@ -284,7 +291,8 @@ def test_parse_text_errors():
     _s, err = cfg.parse_text('/f', 'events {}\n}\n')
     assert (err['line'], err['message']) == (2, 'unexpected "}"')
     _s, err = cfg.parse_text('/f', 'http {\n  listen 80\n}\n')
-    assert (err['line'], err['message']) == (2, 'directive "listen" is not terminated by ";"')
+    # nginx: "}" after words of an unterminated directive is 'unexpected "}"', on the line of the "}"
+    assert (err['line'], err['message']) == (3, 'unexpected "}"')
     _s, err = cfg.parse_text('/f', 'worker_processes 2')
     assert err['message'] == 'unexpected end of file, expecting ";" or "}"'
     stmts, err = cfg.parse_text('/f', 'if ($a = "b c") { return 404; }  # c\nadd_header "X-A" \'v;}\';\n')
@@ -293,13 +301,34 @@ def test_parse_text_errors():
     assert stmts[1]['args'] == ['X-A', 'v;}']
 
 
-def test_unterminated_block_is_a_clear_error(tmp_path):
+def test_unterminated_block_keeps_the_facts_of_the_rest(tmp_path):
+    """One broken include no longer blinds the facts: the rest parses, the error is at nginx's file:line."""
     files = dict(SITE)
-    files['sites-enabled/20-other'] = 'server {\n    server_name other;\n    location / {\n'
-    with pytest.raises(cfg.ConfigError) as e:
-        build(tmp_path, files)
-    assert str(e.value).startswith('cannot parse %ssites-enabled/20-other:' % (str(tmp_path) + '/'))
-    assert 'unexpected end of file, expecting "}"' in str(e.value)
+    files['sites-enabled/20-other'] = 'server {\n    server_name other;\n    location / {\n        proxy_pass http://10.9.9.9:81;\n'
+    facts, p = build(tmp_path, files)
+    assert facts['valid'] is False
+    # nginx counts the line at the end of the file: 4 lines ending in a newline -> line 5
+    assert facts['validation']['errors'] == [{'level': 'emerg', 'message': 'unexpected end of file, expecting "}"',
+                                              'file': p + 'sites-enabled/20-other', 'line': 5}]
+    app, other = facts['servers']
+    assert app['server_name'][0] == 'app.example.com' and len(app['locations']) > 3
+    # what parsed of the broken file is there too, its open blocks closed at the end of the file
+    assert other['server_name'] == ['other']
+    assert other['locations'][0]['pass']['target']['port'] == 81
+
+
+def test_syntax_error_is_not_repeated_when_nginx_t_printed_it(tmp_path):
+    raw = {'config': '/e/nginx.conf', 'conf_prefix': '/e/', 'valid': False,
+           'validation': {'errors': [{'level': 'emerg', 'message': 'unexpected "}"', 'file': '/e/a.conf', 'line': 2}],
+                          'warnings': []},
+           'files': [{'path': '/e/nginx.conf', 'content': 'http { include a.conf; include b.conf; }\n'},
+                     {'path': '/e/a.conf', 'content': 'server {}\n}\n'},
+                     {'path': '/e/b.conf', 'content': 'server { listen 81 }\n'}]}
+    facts = cfg.build_facts(raw)
+    # nginx -t stops at the first error; the facts name every broken file, each once
+    assert [(e['file'], e['line'], e['message']) for e in facts['validation']['errors']] == [
+        ('/e/a.conf', 2, 'unexpected "}"'), ('/e/b.conf', 1, 'unexpected "}"')]
+    assert len(facts['servers']) == 2 and facts['valid'] is False
 
 
 def test_controller_detects_include_loop():
@@ -346,5 +375,6 @@ def test_same_facts_from_dump_and_from_files(tmp_path):
     assert facts_dump.pop('gathered')['id'] != facts_files.pop('gathered')['id']
     assert facts_dump == facts_files
     loc0 = facts_dump['servers'][0]['locations'][0]
-    assert loc0['headers']['set']['X-A'] == {'value': '1', 'file': prefix + 'snip.conf', 'line': 1}
+    assert loc0['headers']['sent'][0] == {'name': 'X-A', 'value': '1', 'file': prefix + 'snip.conf', 'line': 1,
+                                          'implicit': False}
     assert loc0['timeouts']['read']['seconds'] == 7

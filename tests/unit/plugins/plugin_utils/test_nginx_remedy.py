@@ -176,15 +176,43 @@ def test_buffers_from_the_measured_header_keep_nginx_busy_buffers_rule():
                  [route(f, 8010)], {'directive': 'proxy_buffer_size', 'value': '16k', 'current': '4k'})
     plan = rx.plan_buffers([fd], f, measured={'127.0.0.1:9006': 32 * 1024 + 180})
     assert plan['probes'] == [{'url': 'http://127.0.0.1:9006/'}] and plan['probe_targets'] == ['127.0.0.1:9006']
-    # 64k holds 32.2 KiB of headers; busy buffers 2 x 64k need more than (8 - 1) x 4k: 33 buffers of 4k
+    # 64k holds 32.2 KiB of headers; busy buffers 2 x 64k do not fit in (8 - 1) x 4k: nginx's 8 buffers of 64k
     assert [(c['directive'], c['args']) for c in plan['changes']] == [
-        ('proxy_buffer_size', ['64k']), ('proxy_buffers', ['33', '4k'])]
+        ('proxy_buffer_size', ['64k']), ('proxy_buffers', ['8', '64k'])]
     assert rx.buffer_size_for(3000) == 8192 and rx.buffer_size_for(7000) == 8192 and rx.buffer_size_for(7200) == 16384
     with pytest.raises(rx.PlanError):
         rx.buffer_size_for(300 * 1024, maximum='256k')
     fixed = rx.plan_buffers([fd], f)
     assert [(c['directive'], c['args']) for c in fixed['changes']] == [
-        ('proxy_buffer_size', ['16k']), ('proxy_buffers', ['9', '4k'])]
+        ('proxy_buffer_size', ['16k']), ('proxy_buffers', ['8', '16k'])]
+
+
+@pytest.mark.parametrize('buffer_size', [4096, 8192, 16384, 32768, 65536, 262144])
+@pytest.mark.parametrize('count, one', [(8, 4096), (8, 8192), (4, 4096), (2, 4096), (16, 4096), (33, 4096),
+                                        (8, 65536)])
+@pytest.mark.parametrize('busy', [None, 4096, 8192, 24576, 1048576])
+def test_planned_buffers_keep_nginx_rules(buffer_size, count, one, busy):
+    new_buffers, new_busy = rx.buffers_for(buffer_size, count, one, busy)
+    final_count, final_one = new_buffers or (count, one)
+    final_busy = new_busy or busy
+    # ngx_http_proxy_merge_loc_conf: busy >= max(buffer_size, one buffer), busy <= (count - 1) x one buffer
+    size = max(buffer_size, final_one)
+    effective_busy = 2 * size if final_busy is None else final_busy
+    assert final_count >= 2
+    assert size <= effective_busy <= (final_count - 1) * final_one, (new_buffers, new_busy)
+    assert rx.busy_buffers_rule(buffer_size, final_count, final_one, final_busy) is None
+    if new_buffers:  # written the way nginx's documentation sizes them: 8 buffers, a page or the buffer size
+        assert new_buffers == (8, max(one, buffer_size))
+    if rx.busy_buffers_rule(buffer_size, count, one, busy) is None:
+        assert (new_buffers, new_busy) == (None, None)  # nothing that nginx accepts is rewritten
+
+
+def test_busy_buffers_rule_names_what_nginx_refuses():
+    assert rx.busy_buffers_rule(16384, 8, 4096) == 'busy buffers (32k) are more than all buffers minus one buffer (7 x 4k)'
+    assert rx.busy_buffers_rule(16384, 8, 4096, busy=8192).startswith('busy buffers (8k) are less than')
+    assert rx.busy_buffers_rule(4096, 8, 4096) is None and rx.busy_buffers_rule(4096, 1, 4096) is not None
+    assert rx.buffers_for(16384) == ((8, 16384), None)
+    assert rx.buffers_for(16384, 8, 4096, busy=16384) == (None, None)  # an explicit 16k busy size fits 7 x 4k
 
 
 def test_max_children_sizing():
