@@ -18,6 +18,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.badgateway.nginx.plugins.module_utils import _validate as validate
 from ansible_collections.badgateway.nginx.plugins.plugin_utils.nginx_config import ConfigError, build_facts
 from ansible_collections.badgateway.nginx.plugins.plugin_utils.nginx_diagnosis import diagnose, probe_targets
 
@@ -67,10 +68,18 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
+        shape = validate.shape_error(self._task.args, ARGUMENT_SPEC)
+        if shape:
+            raise AnsibleActionFail(shape)
         validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
         if validation.error_messages:
             raise AnsibleActionFail('; '.join(validation.error_messages))
         args = validation.validated_parameters
+        error = validate.first_error(*([validate.no_nul(k, args[k]) for k in ('nginx_bin', 'config', 'prefix', 'journal_dir')]
+                                       + [validate.single_line('urls[%d].%s' % (i, k), u.get(k))
+                                          for i, u in enumerate(args['urls']) for k in ('url', 'host')]))
+        if error:
+            raise AnsibleActionFail(error)
         host = task_vars.get('inventory_hostname', 'localhost')
 
         fact_args = dict((k, args[k]) for k in ('nginx_bin', 'config', 'prefix') if args[k])

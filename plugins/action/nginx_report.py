@@ -22,6 +22,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.badgateway.nginx.plugins.module_utils import _validate as validate
 from ansible_collections.badgateway.nginx.plugins.plugin_utils import nginx_input as shape
 from ansible_collections.badgateway.nginx.plugins.plugin_utils.nginx_diagnosis import claimed_targets, diagnose
 from ansible_collections.badgateway.nginx.plugins.plugin_utils.nginx_report import (
@@ -78,6 +79,8 @@ class ActionModule(ActionBase):
         if validation.error_messages:
             raise AnsibleActionFail('; '.join(validation.error_messages))
         args = validation.validated_parameters
+        if validate.no_nul('report_dir', args.get('report_dir')):
+            raise AnsibleActionFail(validate.no_nul('report_dir', args['report_dir']))
         hostvars = task_vars.get('hostvars') or {}
         names = args['hosts'] if args['hosts'] is not None else task_vars.get('ansible_play_hosts') or []
         diagnosed = {}

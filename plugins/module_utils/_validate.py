@@ -61,3 +61,49 @@ def first_error(*messages):
         if message:
             return message
     return None
+
+
+def shape_error(params, spec, prefix=''):
+    """The first option whose value has the wrong container shape for spec, as a message naming it, or None.
+
+    A dict option with suboptions given a string or a list, or a list of dicts given a string or items that
+    are not dicts: Ansible's own validation answers these with a message that does not name the option
+    ("dictionary requested, could not parse JSON or key=value") or with a traceback.
+    """
+    for name, opt in spec.items():
+        value = params.get(name) if isinstance(params, dict) else None
+        if value is None:
+            continue
+        label = prefix + name
+        if opt.get('type') == 'dict' and opt.get('options'):
+            if not isinstance(value, dict):
+                return '%s must be a dict of its options, not %s' % (label, type(value).__name__)
+            error = shape_error(value, opt['options'], label + '.')
+        elif opt.get('type') == 'list' and opt.get('elements') == 'dict':
+            if not isinstance(value, list):
+                return '%s must be a list of dicts, not %s' % (label, type(value).__name__)
+            error = None
+            for i, item in enumerate(value):
+                if not isinstance(item, dict):
+                    return '%s[%d] must be a dict, not %s' % (label, i, type(item).__name__)
+                error = error or shape_error(item, opt.get('options') or {}, '%s[%d].' % (label, i))
+        else:
+            continue
+        if error:
+            return error
+    return None
+
+
+def checked_module(module_class, argument_spec, **kwargs):
+    """module_class(argument_spec, **kwargs) (AnsibleModule), after a check of the options' container shapes
+    (shape_error) that fails the module with a message naming the option."""
+    from ansible.module_utils import basic
+    try:
+        raw = basic._load_params()  # documented for modules that look at their parameters first
+    except Exception:  # pylint: disable=broad-except
+        raw = None  # AnsibleModule reports it
+    error = shape_error(raw, argument_spec) if isinstance(raw, dict) else None
+    if error:
+        loose = dict((name, dict(type='raw', no_log=bool(opt.get('no_log')))) for name, opt in argument_spec.items())
+        module_class(argument_spec=loose, supports_check_mode=True).fail_json(msg=error)
+    return module_class(argument_spec=argument_spec, **kwargs)

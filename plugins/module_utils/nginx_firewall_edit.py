@@ -79,6 +79,23 @@ def check_comment(comment):
     return comment
 
 
+ZONE = re.compile(r'^[A-Za-z0-9_.+-]{1,64}$')
+
+
+def check_zone(zone):
+    """A firewalld zone name (None: the default zone): letters, digits and _.+- only."""
+    if zone is not None and not ZONE.match(zone):
+        raise FirewallEditError('zone %r refused: 1 to 64 characters among letters, digits and _.+-' % zone)
+    return zone
+
+
+def check_backup_dir(path):
+    """The directory for backups of persisted firewall files: an absolute path without NUL bytes."""
+    if '\x00' in path or not os.path.isabs(path):
+        raise FirewallEditError('backup_dir %r refused: it must be an absolute path without NUL bytes' % path)
+    return path
+
+
 def check_port(port):
     try:
         value = int(port)

@@ -310,8 +310,8 @@ def main():
     p = module.params
     if p['port'] is not None and not 0 < p['port'] < 65536:
         module.fail_json(msg='port %s is not a TCP port' % p['port'])
-    if p['socket'] is not None and not p['socket'].startswith('/'):
-        module.fail_json(msg='socket must be an absolute path, not %s' % p['socket'])
+    if p['socket'] is not None and (not p['socket'].startswith('/') or '\x00' in p['socket']):
+        module.fail_json(msg='socket must be an absolute path without NUL bytes, not %r' % p['socket'])
     if not 0 < p['timeout'] <= 600:
         module.fail_json(msg='timeout must be more than 0 and at most 600 seconds')
     if p['address'] is not None and (any(c.isspace() or ord(c) < 32 for c in p['address'].strip())

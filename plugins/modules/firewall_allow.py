@@ -584,6 +584,8 @@ def main():
             raise fe.FirewallEditError('%s is for direction=%s; direction=%s takes %s'
                                        % (other, 'output' if other == 'destinations' else 'input', p['direction'], what))
         fe.check_comment(p['comment'])
+        fe.check_zone(p['zone'])
+        fe.check_backup_dir(p['backup_dir'])
         p['port'] = fe.check_port(p['port'])
         p['timeout'] = fe.check_timeout(p['timeout'])
         if p['state'] == 'present' or p[what]:

@@ -438,6 +438,8 @@ except ImportError:  # pragma: no cover - Python 2 is not supported by the colle
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.badgateway.nginx.plugins.module_utils._validate import checked_module
+
 from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_txn import (
     Transaction,
     TxnFailure,
@@ -526,7 +528,8 @@ def check_urls(urls):
 
 
 def main():
-    module = AnsibleModule(
+    module = checked_module(
+        AnsibleModule,
         argument_spec=dict(
             changes=dict(type='list', elements='dict', options=CHANGE_OPTIONS),
             nginx=dict(type='dict', default={}, options=dict(

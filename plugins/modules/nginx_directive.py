@@ -391,7 +391,8 @@ def main():
     try:
         plan = plan_edit(before, spec, path, contexts)
     except EditError as e:
-        module.fail_json(msg=str(e), **result)
+        msg = str(e)
+        module.fail_json(msg=msg if path in msg else '%s: %s' % (path, msg), **result)
     if p['block']:
         result['directive'] = p['block'].split(None, 1)[0] if p['block'].strip() else ''
     result['action'] = plan['action']

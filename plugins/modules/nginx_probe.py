@@ -214,6 +214,9 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.badgateway.nginx.plugins.module_utils import _validate as validate
+from ansible_collections.badgateway.nginx.plugins.module_utils._validate import checked_module
+
 from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_firewall
 from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_logs
 from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_phpfpm
@@ -340,7 +343,8 @@ def collect(params):
 
 
 def main():
-    module = AnsibleModule(
+    module = checked_module(
+        AnsibleModule,
         argument_spec=dict(
             tcp_targets=dict(type='list', elements='dict', default=[], options=dict(
                 host=dict(type='str', required=True), port=dict(type='int', required=True))),
@@ -363,14 +367,30 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    for t in p['tcp_targets']:
-        if not 0 < t['port'] < 65536:
-            module.fail_json(msg='tcp_targets: port %s is not a TCP port' % t['port'])
-    if p['log_lines'] < 1 or p['log_lines'] > 1000000:
-        module.fail_json(msg='log_lines must be between 1 and 1000000')
-    if p['timeout'] <= 0 or p['timeout'] > 60:
-        module.fail_json(msg='timeout must be more than 0 and at most 60 seconds')
+    error = option_error(p)
+    if error:
+        module.fail_json(msg=error)
     module.exit_json(changed=False, checks=collect(p))
+
+
+def option_error(p):
+    """What is wrong with the options, naming the option, or None (after AnsibleModule checked the types)."""
+    checks = []
+    for i, t in enumerate(p['tcp_targets']):
+        name = 'tcp_targets[%d].host' % i
+        checks += [validate.single_line(name, t['host']),
+                   '%s is longer than 253 characters: not a host name or address' % name if len(t['host']) > 253 else None,
+                   None if 0 < t['port'] < 65536 else 'tcp_targets[%d].port %s is not a TCP port' % (i, t['port'])]
+    for option in ('unix_targets', 'error_logs'):
+        checks += [validate.no_nul('%s[%d]' % (option, i), v) for i, v in enumerate(p[option])]
+    checks += [validate.single_line(option, p[option]) for option in ('nginx_user', 'nginx_group')]
+    checks.append(validate.no_nul('journal_dir', p['journal_dir']))
+    for i, c in enumerate(p['http_checks']):
+        checks += [validate.single_line('http_checks[%d].%s' % (i, k), c.get(k)) for k in ('url', 'host')]
+    checks += [None if 1 <= p['log_lines'] <= 1000000 else 'log_lines must be between 1 and 1000000',
+               validate.at_least('log_since', p['log_since'], 0),
+               None if 0 < p['timeout'] <= 60 else 'timeout must be more than 0 and at most 60 seconds']
+    return validate.first_error(*checks)
 
 
 if __name__ == '__main__':

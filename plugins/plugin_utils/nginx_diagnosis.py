@@ -429,6 +429,17 @@ class Correlator:
         self.add('pool_exhausted', key, summary, evidence,
                  {'pool': pool and pool.get('name'), 'pool_file': pool and pool.get('file')})
 
+    def _firewalls_not_read(self, peer_name, peer):
+        """The hosts on the path whose firewall was not read, or read with errors (an unread ruleset is unknown, not open)."""
+        unread = []
+        for name, checks in ((self.host, self.checks), (peer_name, peer)):
+            if checks is None:
+                continue
+            firewall = checks.get('firewall')
+            if not firewall or firewall.get('errors'):
+                unread.append(name or 'the upstream host')
+        return unread
+
     def _diagnose_tcp(self, key, result, log_kinds, evidence):
         host, port = key[1], key[2]
         local = self.is_local(host)
@@ -466,9 +477,13 @@ class Correlator:
                 seen = '(its host is not in the inventory)'
             else:
                 seen = 'and nothing listens there'
+            unread = self._firewalls_not_read(peer_name if peer is not None else None, peer)
+            evidence['firewall_not_read'] = unread
             self.add('firewall_block', key, 'no rule found that blocks %s on the hosts in the inventory, but connecting '
-                     'to it %s %s: unconfirmed, a firewall elsewhere is the likeliest cause' % (
-                         self._target(key)['text'], what, seen),
+                     'to it %s %s: unconfirmed, a firewall elsewhere is the likeliest cause%s' % (
+                         self._target(key)['text'], what, seen,
+                         '; no complete firewall ruleset was read from %s, so a rule there is not ruled out' % ', '.join(unread)
+                         if unread else ''),
                      evidence, {'port': port, 'protocol': 'tcp'}, extra={'confirmed': False, 'severity': 'warning'})
             return
         # refused

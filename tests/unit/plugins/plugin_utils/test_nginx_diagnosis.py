@@ -103,6 +103,16 @@ def test_timeout_while_the_peer_listens_and_no_rule_blocks_is_unconfirmed():
     assert f['evidence']['firewall'] == []
 
 
+def test_an_unreadable_firewall_is_named_not_taken_for_open():
+    peer = {'addresses': ['10.0.0.5'], 'listeners': {'tcp': [listener(7080, 'apache2', '0.0.0.0')], 'unix': []},
+            'firewall': {'backends': [], 'errors': ['nft list ruleset -j did not finish within 1 seconds']}}
+    f = [x for x in dx.diagnose('web1', facts(), base_checks(), peers={'app1': peer})
+         if (x['target'] or {}).get('port') == 7080][0]
+    assert (f['id'], f['severity'], f['confirmed']) == ('firewall_block', 'warning', False)
+    assert 'no complete firewall ruleset was read from web1, app1' in f['summary'], f['summary']
+    assert f['evidence']['firewall_not_read'] == ['web1', 'app1']
+
+
 def test_refused_while_the_peer_listens_elsewhere_and_down_when_nothing_does():
     checks = base_checks()
     checks['probes'][3] = tcp_probe('10.0.0.5', 7080, 'refused')
