@@ -39,6 +39,7 @@ ARRAY_DIRECTIVES = frozenset((
 
 SCOPES = ('main', 'events', 'http', 'server', 'location', 'upstream')
 DIRECTIVE_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
+MAX_NAME = 128  # nginx's longest directive names are about 40 characters
 LOCATION_MODIFIERS = ('^~', '~*', '~', '=')
 
 
@@ -604,6 +605,8 @@ def plan_edit(data, spec, path='<config>', contexts=None):
         new, new_stmt, new_toks = parse_block_text(to_text(spec['block']))
     else:
         name = to_text(spec.get('directive') or '')
+        if len(name) > MAX_NAME:
+            raise EditError('invalid directive name %r...: longer than %d characters' % (name[:32], MAX_NAME))
         if not DIRECTIVE_NAME.match(name):
             raise EditError('invalid directive name %r: only letters, digits and _ are allowed'
                             % (spec.get('directive') or ''))

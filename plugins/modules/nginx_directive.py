@@ -391,8 +391,7 @@ def main():
     try:
         plan = plan_edit(before, spec, path, contexts)
     except EditError as e:
-        msg = str(e)
-        module.fail_json(msg=msg if path in msg else '%s: %s' % (path, msg), **result)
+        module.fail_json(msg=str(e), **result)
     if p['block']:
         result['directive'] = p['block'].split(None, 1)[0] if p['block'].strip() else ''
     result['action'] = plan['action']

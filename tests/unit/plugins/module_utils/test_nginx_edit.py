@@ -287,6 +287,8 @@ def test_line_disambiguates_and_is_checked():
      "invalid directive name 'proxy_read_timeout; evil': only letters, digits and _ are allowed"),
     (dict(scope='server', listen='80', directive='proxy read timeout', args=['1']),
      "invalid directive name 'proxy read timeout': only letters, digits and _ are allowed"),
+    (dict(scope='server', listen='80', directive='a' * 5000, args=['1']),
+     "invalid directive name '%s'...: longer than 128 characters" % ('a' * 32)),
     (dict(scope='server', listen='80', directive='proxy_read_timeout', args=['1s;\n}\nserver {']),
      "argument '1s;\\n}\\nserver {' contains a newline or control character"),
     (dict(scope='server', listen='80', directive='proxy_read_timeout', args=['1\r']),
