@@ -55,6 +55,12 @@ def regular_file_if_exists(name, path):
     return '%s %s is %s, not a regular file' % (name, path, kind)
 
 
+def nginx_paths_error(params):
+    """What is wrong with the nginx_bin, config and prefix options every nginx module takes, or None."""
+    return first_error(no_nul('nginx_bin', params.get('nginx_bin')), no_nul('config', params.get('config')),
+                       no_nul('prefix', params.get('prefix')), regular_file_if_exists('config', params.get('config')))
+
+
 def first_error(*messages):
     """The first message that is not None, or None."""
     for message in messages:

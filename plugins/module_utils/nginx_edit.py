@@ -22,6 +22,7 @@ import textwrap
 
 from ansible_collections.badgateway.nginx.plugins.module_utils import _nginx_syntax as _syntax
 from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_syntax import Root
+from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_common import expand_include
 
 WS = ' \t\r\n\f\v'
 
@@ -377,15 +378,6 @@ MAX_INCLUDE_SITES = 10000
 MAX_TREE_FILE_SIZE = 16 * 1024 * 1024
 
 
-def _expand_include(pattern, conf_prefix):
-    """The files an include names, as nginx resolves them (relative to the conf prefix, sorted globs)."""
-    import glob
-    full = pattern if os.path.isabs(pattern) else os.path.join(conf_prefix, pattern)
-    if glob.has_magic(full):
-        return sorted(glob.glob(full)), True
-    return [full], False
-
-
 def _read_config(path):
     """(text, None) or (None, why) for one file of the tree."""
     import stat as stat_mod
@@ -451,7 +443,7 @@ def read_include_tree(main, conf_prefix=None):
                 continue
             if child.name != 'include' or len(child.values) != 1:
                 continue
-            names, globbed = _expand_include(from_text(child.values[0]), conf_prefix)
+            names, globbed = expand_include(from_text(child.values[0]), conf_prefix)
             for inc in names:
                 if globbed and not os.path.exists(inc):
                     continue

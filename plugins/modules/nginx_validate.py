@@ -157,10 +157,7 @@ def validate(params):
 def option_error(params):
     """What is wrong with the options, named, or None."""
     return v.first_error(
-        v.no_nul('nginx_bin', params['nginx_bin']),
-        v.no_nul('config', params['config']),
-        v.no_nul('prefix', params['prefix']),
-        v.regular_file_if_exists('config', params['config']),
+        v.nginx_paths_error(params),
         v.at_least('timeout', params['timeout'], 1, ' second'),
     )
 
