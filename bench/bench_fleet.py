@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026, badgateway.nginx contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -35,7 +35,6 @@ import json
 import math
 import os
 import re
-import resource
 import shutil
 import signal
 import statistics
@@ -90,6 +89,7 @@ def require_tools(names):
 
 
 def run_quiet(argv, **kwargs):
+    kwargs.setdefault('check', False)
     return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, **kwargs)
 
 
@@ -485,7 +485,6 @@ def summarize(runs, hosts):
     by_kind = dict((k, [r for r in runs if r['kind'] == k]) for k in KINDS)
     summary = {}
     for kind, rs in by_kind.items():
-        per_host = lambda key: [v for r in rs for v in r[key].values()]  # noqa: E731
         nginx_bytes = [s['nginx_bytes'] for r in rs for s in r['facts_sizes'].values()]
         all_bytes = [s['all_facts_bytes'] for r in rs for s in r['facts_sizes'].values()]
         summary[kind] = {
@@ -496,8 +495,8 @@ def summarize(runs, hosts):
             'peak_tree_pss_mb': max(r['tree_peak_pss_kb'] for r in rs) / 1024.0 if rs else 0,
             'peak_tree_rss_mb': max(r['tree_peak_rss_kb'] for r in rs) / 1024.0 if rs else 0,
             'maxrss_largest_process_mb': max(r['maxrss_largest_process_kb'] for r in rs) / 1024.0 if rs else 0,
-            'python_runs_per_host': sorted(set(per_host('python_runs_per_host'))),
-            'task_results_per_host': sorted(set(per_host('task_results_per_host'))),
+            'python_runs_per_host': sorted(set(v for r in rs for v in r['python_runs_per_host'].values())),
+            'task_results_per_host': sorted(set(v for r in rs for v in r['task_results_per_host'].values())),
             'median_nginx_facts_bytes_per_host': median(nginx_bytes),
             'median_all_facts_bytes_per_host': median(all_bytes),
             'hosts_with_facts_in_cache': sorted(set(len(r['facts_sizes']) for r in rs)),
@@ -521,10 +520,9 @@ def print_fleet_summary(summary, meta):
         'nginx_facts_B', 'all_facts_B'))
     for kind in KINDS:
         s = summary[kind]
-        ratio = lambda v: '-' if v is None else '%.2fx' % v  # noqa: E731
         print('%-9s %8.2fs %8.2fs %7s %7s %8.0fMB %8.0fMB %12s %12s %14.0f %14.0f' % (
-            kind, s['median_wall_s'], s['median_cpu_s'], ratio(s.get('wall_ratio_vs_setup', 1.0)),
-            ratio(s.get('cpu_ratio_vs_setup', 1.0)), s['peak_tree_pss_mb'], s['peak_tree_rss_mb'],
+            kind, s['median_wall_s'], s['median_cpu_s'], _ratio(s.get('wall_ratio_vs_setup', 1.0)),
+            _ratio(s.get('cpu_ratio_vs_setup', 1.0)), s['peak_tree_pss_mb'], s['peak_tree_rss_mb'],
             ','.join(map(str, s['python_runs_per_host'])), ','.join(map(str, s['task_results_per_host'])),
             s['median_nginx_facts_bytes_per_host'], s['median_all_facts_bytes_per_host']))
     print('  wall_x / cpu_x: median against `ansible -m setup`; cpu: user+sys of the ansible process tree '
@@ -666,7 +664,7 @@ def run_correlate_size(evidence_path, size, workdir, timeout):
             '--report-dir', os.path.join(workdir, 'report-%d' % size)]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, universal_newlines=True)
     try:
-        stdout, _ = proc.communicate(timeout=timeout)
+        stdout = proc.communicate(timeout=timeout)[0]
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
@@ -757,8 +755,12 @@ def load_average():
 
 # --- main --------------------------------------------------------------------------------------
 
+def _ratio(value):
+    return '-' if value is None else '%.2fx' % value
+
+
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     p.add_argument('--hosts', type=int, default=24, help='test hosts to start (default 24)')
     p.add_argument('--forks', type=int, help='ansible forks (default: --hosts)')
     p.add_argument('--pairs', type=int, default=3, help='rounds of setup, facts, diagnose (default 3)')

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """HTTP backend of a bench_fleet.py host: `backend.py PORT [DELAY]`.
 
 Answers every GET with 200 "ok PORT" after DELAY seconds (default 0), one

@@ -295,5 +295,4 @@ def walk(block):
     for s in block.children:
         yield s
         if s.children:
-            for c in walk(s):
-                yield c
+            yield from walk(s)

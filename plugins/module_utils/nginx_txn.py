@@ -1472,8 +1472,7 @@ class Transaction(object):
         for kind, daemon, name in (('fpm', self.fpm, 'php-fpm'), ('nginx', self.nginx, 'nginx')):
             if kind in kinds:
                 master = daemon.master()
-                found.append('%s master %s%s' % (name, master if master else 'not running',
-                                                aside_note(daemon.set_aside)))
+                found.append('%s master %s%s' % (name, master or 'not running', aside_note(daemon.set_aside)))
         return '; '.join(found)
 
     def _commit(self):

@@ -97,8 +97,8 @@ def _kind(value):
 
 def _wrong(value, expected, where):
     text = repr(value)
-    raise InputError('%s must be %s, not %s %s' % (where, expected, _kind(value),
-                                                     text if len(text) <= 60 else text[:57] + '...'))
+    shown = text if len(text) <= 60 else text[:57] + '...'
+    raise InputError('%s must be %s, not %s %s' % (where, expected, _kind(value), shown))
 
 
 def check(value, shape, where):

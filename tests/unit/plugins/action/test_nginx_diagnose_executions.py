@@ -60,4 +60,3 @@ def test_the_executions_made_are_the_executions_reported(tmp_path):
     assert not result.get('failed'), result
     assert calls == ['badgateway.nginx.nginx_facts', 'badgateway.nginx.nginx_probe']
     assert result['ansible_facts']['nginx_diagnosis']['module_executions'] == len(calls)
-
