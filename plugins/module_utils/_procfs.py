@@ -118,8 +118,9 @@ def children(pid, proc=PROC):
 def boot_time(proc=PROC, clock=None):
     """The time the system booted (epoch seconds).
 
-    From <proc>/uptime (time now minus the uptime, 10 ms resolution); the
-    ``btime`` line of <proc>/stat (whole seconds) when uptime cannot be read.
+    From <proc>/uptime (time now minus the uptime, 10 ms resolution, and a few
+    ms different at each reading); the ``btime`` line of <proc>/stat (whole
+    seconds) when uptime cannot be read.
     """
     import time
     clock = clock or time.time
@@ -128,6 +129,11 @@ def boot_time(proc=PROC, clock=None):
         return clock() - float(raw.split()[0])
     except (AttributeError, IndexError, ValueError):
         pass
+    return btime(proc)
+
+
+def btime(proc=PROC):
+    """The ``btime`` line of <proc>/stat: the boot time in whole seconds, the same at every reading, or None."""
     for line in (_read_bytes(os.path.join(proc, 'stat')) or b'').decode('ascii', 'replace').splitlines():
         if line.startswith('btime '):
             try:

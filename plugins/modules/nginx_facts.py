@@ -311,15 +311,18 @@ def loaded_state(binary, version, config, prefix, paths, timeout, proc='/proc'):
         state['note'] = state['note'] or 'nginx is not running: no master of %s runs in our namespaces' % config
         return state
     state['master_pid'] = master
-    boot = procfs.boot_time(proc)
-    workers = [t for t in (procfs.start_time(w, proc, boot) for w in children(master, proc)) if t is not None]
-    state['reloaded_at'] = min(workers) if workers else procfs.start_time(master, proc, boot)
-    if state['reloaded_at'] is None:
+    ticks = dict((pid, procfs.start_time(pid, proc, 0)) for pid in children(master, proc))
+    ticks = dict((pid, t) for pid, t in ticks.items() if t is not None)
+    newest = min(ticks, key=ticks.get) if ticks else master  # the oldest worker of the newest generation
+    loaded = procfs.start_time(newest, proc)  # to 10 ms: for the comparison
+    if loaded is None:
         state['note'] = 'the start time of the nginx master %d cannot be read' % master
         return state
+    # reported from the kernel's whole-second boot time: the same value at every gathering (facts stay stable)
+    state['reloaded_at'] = procfs.start_time(newest, proc, procfs.btime(proc)) or round(loaded, 1)
     for path in paths:
         mtime = file_mtime(path)
-        if mtime is not None and mtime > state['reloaded_at'] + margin:
+        if mtime is not None and mtime > loaded + margin:
             state['changed'].append({'file': path, 'mtime': mtime})
     return state
 
