@@ -89,8 +89,9 @@ def require_tools(names):
 
 
 def run_quiet(argv, **kwargs):
-    kwargs.setdefault('check', False)
-    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, **kwargs)
+    check = kwargs.pop('check', False)
+    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=check,
+                          **kwargs)
 
 
 def image_tag():
