@@ -659,7 +659,7 @@ def check_facts(facts):
                 problems.append('%s:%s: location / should proxy to an upstream, got %r'
                                 % (loc['file'], loc['line'], p and p['target']))
             if loc['match'] == '/api/' and p:
-                hdr = set(h['name'] for h in loc.get('headers', {}).get('sent', []) if not h.get('implicit'))
+                hdr = {h['name'] for h in loc.get('headers', {}).get('sent', []) if not h.get('implicit')}
                 if 'X-Api-Version' not in hdr or 'X-Forwarded-For' not in hdr:
                     problems.append('%s:%s: /api/ headers should hold the snippet plus X-Api-Version, got %r'
                                     % (loc['file'], loc['line'], sorted(hdr)))
