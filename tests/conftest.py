@@ -53,6 +53,26 @@ def ansible_env(**settings):
     return env
 
 
+PLAIN_NGINX_MAIN = '''pid %(d)s/nginx.pid;
+error_log %(d)s/error.log;
+events {}
+http {
+    access_log off;
+    client_body_temp_path %(d)s/body;
+    proxy_temp_path %(d)s/proxy;
+    fastcgi_temp_path %(d)s/fcgi;
+    uwsgi_temp_path %(d)s/uwsgi;
+    scgi_temp_path %(d)s/scgi;
+%(http)s}
+'''
+
+
+def plain_nginx_main(directory, http_body):
+    """A main nginx.conf for an nginx run as a plain process from directory (its pid, logs and temp paths
+    there), with http_body (lines, each ending with a newline) inside the http block."""
+    return PLAIN_NGINX_MAIN % {'d': directory, 'http': http_body}
+
+
 def free_port():
     """A TCP port nothing listens on at 127.0.0.1 now."""
     s = socket.socket()

@@ -29,25 +29,11 @@ import urllib.request
 
 import pytest
 
-from conftest import ansible_env, free_port
+from conftest import ansible_env, free_port, plain_nginx_main
 
 NGINX = shutil.which('nginx') or '/usr/sbin/nginx'
 pytestmark = pytest.mark.skipif(not os.path.exists(NGINX) or os.geteuid() != 0,
                                 reason='needs nginx and root')
-
-MAIN = '''pid %(d)s/nginx.pid;
-error_log %(d)s/error.log;
-events {}
-http {
-    access_log off;
-    client_body_temp_path %(d)s/body;
-    proxy_temp_path %(d)s/proxy;
-    fastcgi_temp_path %(d)s/fcgi;
-    uwsgi_temp_path %(d)s/uwsgi;
-    scgi_temp_path %(d)s/scgi;
-    include %(d)s/conf.d/*.conf;
-}
-'''
 
 APP = '''server {
     listen 127.0.0.1:%(listen)d;
@@ -89,7 +75,7 @@ def half_edited(tmp_path):
              'd': str(tmp_path)}
     (tmp_path / 'conf.d').mkdir()
     conf = tmp_path / 'nginx.conf'
-    conf.write_text(MAIN % ports)
+    conf.write_text(plain_nginx_main(tmp_path, '    include %s/conf.d/*.conf;\n' % tmp_path))
     (tmp_path / 'conf.d' / 'app.conf').write_text(APP % ports)
     half = tmp_path / 'conf.d' / 'half.conf'
     half.write_text((HALF % ports) + '}\n')  # the version nginx loaded was complete

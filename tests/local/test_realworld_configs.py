@@ -32,7 +32,7 @@ import time
 
 import pytest
 
-from conftest import ansible_env, free_port
+from conftest import ansible_env, free_port, plain_nginx_main
 
 NGINX = shutil.which('nginx') or '/usr/sbin/nginx'
 ANSIBLE = os.path.join(os.path.dirname(sys.executable), 'ansible')
@@ -44,19 +44,6 @@ SOCKETS = ('mastodon-web', 'mastodon-streaming', 'discourse', 'gitlab-workhorse'
 
 pytestmark = pytest.mark.skipif(not os.path.exists(NGINX), reason='nginx binary not installed')
 
-MAIN = '''pid %(d)s/nginx.pid;
-error_log %(d)s/error.log;
-events {}
-http {
-    access_log off;
-    client_body_temp_path %(d)s/body;
-    proxy_temp_path %(d)s/proxy;
-    fastcgi_temp_path %(d)s/fcgi;
-    uwsgi_temp_path %(d)s/uwsgi;
-    scgi_temp_path %(d)s/scgi;
-    proxy_headers_hash_bucket_size 128;
-%(includes)s}
-'''
 
 
 def run_module(module, args):
@@ -115,7 +102,8 @@ def _install(tmp, sites, ports, run=None):
             f.write(text)
     main = os.path.join(tmp, 'nginx.conf')
     with open(main, 'w') as f:
-        f.write(MAIN % {'d': tmp, 'includes': ''.join('    include realworld/%s;\n' % s for s in sites)})
+        f.write(plain_nginx_main(tmp, '    proxy_headers_hash_bucket_size 128;\n'
+                                 + ''.join('    include realworld/%s;\n' % s for s in sites)))
     return main
 
 
