@@ -45,7 +45,6 @@ SOCKETS = ('mastodon-web', 'mastodon-streaming', 'discourse', 'gitlab-workhorse'
 pytestmark = pytest.mark.skipif(not os.path.exists(NGINX), reason='nginx binary not installed')
 
 
-
 def run_module(module, args):
     env = ansible_env(ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_STDOUT_CALLBACK='ansible.builtin.minimal',
                       ANSIBLE_NOCOLOR='1')
