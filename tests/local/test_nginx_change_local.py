@@ -445,17 +445,38 @@ def test_killed_run_is_recovered(lab, tmp_path):
     assert 'x-txn' not in get(lab.np, '/')[1]
 
 
-def test_concurrent_run_waits_for_the_lock(lab, tmp_path):
+def live_change(lab, tmp_path):
+    """A change whose verify waits 30 s, started in the background; returns it once its journal is written.
+    finish_live_change(proc) waits for it and returns its result."""
     args = lab.args([lab.change()])
     args['verify']['settle'] = 30
-    first = subprocess.Popen(argv_for(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env=module_env(tmp_path), universal_newlines=True)
+    proc = subprocess.Popen(argv_for(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=module_env(tmp_path), universal_newlines=True)
+    manifest = os.path.join(lab.journal, 'txn', 'manifest.json')
+    deadline = time.time() + 90
+    while not os.path.exists(manifest) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    if not os.path.exists(manifest):
+        finish_live_change(proc, timeout=1)
+        raise AssertionError('the live change wrote no journal')
+    return proc
+
+
+def finish_live_change(proc, timeout=180):
     try:
-        manifest = os.path.join(lab.journal, 'txn', 'manifest.json')
-        deadline = time.time() + 90
-        while not os.path.exists(manifest) and time.time() < deadline:
-            time.sleep(0.05)
-        assert os.path.exists(manifest)
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        out = err = ''
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return parse(out, err, proc.returncode)
+
+
+def test_concurrent_run_waits_for_the_lock(lab, tmp_path):
+    first = live_change(lab, tmp_path)
+    try:
         with open(os.path.join(lab.journal, 'lock')) as f:
             mark, holder = f.read().splitlines()
         assert mark == 'badgateway-nginx journal lock'
@@ -467,12 +488,8 @@ def test_concurrent_run_waits_for_the_lock(lab, tmp_path):
         assert r['failed'] is True and r['changed'] is False
         assert r['msg'].startswith('lock failed: another run (pid %d) holds the lock on this host' % holder), r['msg']
         assert sha256(lab.other) == other_before
-        out, err = first.communicate(timeout=180)
     finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait()
-    r = parse(out, err, first.returncode)
+        r = finish_live_change(first)
     assert not r['failed'] and r['changed'] is True, r
     assert sha256(lab.other) == other_before
 
@@ -581,26 +598,14 @@ def test_existing_journal_dir_is_not_taken_over(lab, tmp_path):
 
 
 def test_check_mode_during_a_live_run_sees_it_in_progress(lab, tmp_path):
-    args = lab.args([lab.change()])
-    args['verify']['settle'] = 30
-    first = subprocess.Popen(argv_for(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env=module_env(tmp_path), universal_newlines=True)
+    first = live_change(lab, tmp_path)
     try:
-        manifest = os.path.join(lab.journal, 'txn', 'manifest.json')
-        deadline = time.time() + 90
-        while not os.path.exists(manifest) and time.time() < deadline:
-            time.sleep(0.05)
-        assert os.path.exists(manifest)
         r = run_change(tmp_path, lab.args([lab.change(location='/', directive='add_header', args=['X-A', 'b'])]),
                        check=True)
         assert not r['failed'] and r['recovered'] is None, r
         assert 'its journal is in progress, not left over' in r['steps'][0]['detail'], r['steps']
-        out, err = first.communicate(timeout=180)
     finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait()
-    r = parse(out, err, first.returncode)
+        r = finish_live_change(first)
     assert not r['failed'] and r['changed'] is True and r['recovered'] is None, r
 
 
