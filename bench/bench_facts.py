@@ -63,7 +63,7 @@ class SetupError(Exception):
 # --- imports ------------------------------------------------------------------
 
 def import_code():
-    """Import crossplane and the collection's code; return (crossplane, nginx_common, nginx_config, tmpdir)."""
+    """Import crossplane and the collection's code; return (crossplane, nginx_cli, facts_builder, tmpdir)."""
     try:
         import crossplane
     except ImportError as e:
@@ -81,9 +81,9 @@ def import_code():
         os.makedirs(link_dir)
         os.symlink(REPO, os.path.join(link_dir, 'nginx'))
     sys.path.insert(0, base)
-    from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_common
-    from ansible_collections.badgateway.nginx.plugins.plugin_utils import nginx_config
-    return crossplane, nginx_common, nginx_config, tmp
+    from ansible_collections.badgateway.nginx.plugins.module_utils import _nginx_cli as nginx_cli
+    from ansible_collections.badgateway.nginx.plugins.plugin_utils import _facts as facts_builder
+    return crossplane, nginx_cli, facts_builder, tmp
 
 
 # --- config generator -----------------------------------------------------------
@@ -772,7 +772,7 @@ def print_table(res, args):
 def code_ids():
     """Short sha256 of the benchmarked files (they change while the collection is developed)."""
     ids = {}
-    for rel in ('plugins/module_utils/nginx_common.py', 'plugins/plugin_utils/nginx_config.py'):
+    for rel in ('plugins/module_utils/_nginx_cli.py', 'plugins/plugin_utils/_facts.py'):
         with open(os.path.join(REPO, rel), 'rb') as f:
             ids[rel] = hashlib.sha256(f.read()).hexdigest()[:12]
     return ids

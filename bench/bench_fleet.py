@@ -593,8 +593,8 @@ def correlate_and_report(hostvars, names, report_dir):
     the collection's own functions: correlation of every host with the checks of all the others, then
     report.json and report.html. Keep in step with the action plugin."""
     from ansible_collections.badgateway.nginx.plugins.action.nginx_report import _url_claim, _write
-    from ansible_collections.badgateway.nginx.plugins.plugin_utils.nginx_diagnosis import claimed_targets, diagnose
-    from ansible_collections.badgateway.nginx.plugins.plugin_utils.nginx_report import (
+    from ansible_collections.badgateway.nginx.plugins.plugin_utils._correlate import claimed_targets, diagnose
+    from ansible_collections.badgateway.nginx.plugins.plugin_utils._report import (
         build_report, console_lines, host_lines, render_html)
     times = {}
     c0 = time.process_time()

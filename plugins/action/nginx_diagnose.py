@@ -19,8 +19,8 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.badgateway.nginx.plugins.module_utils import _validate as validate
-from ansible_collections.badgateway.nginx.plugins.plugin_utils.nginx_config import ConfigError, build_facts
-from ansible_collections.badgateway.nginx.plugins.plugin_utils.nginx_diagnosis import diagnose, probe_targets
+from ansible_collections.badgateway.nginx.plugins.plugin_utils._facts import ConfigError, build_facts
+from ansible_collections.badgateway.nginx.plugins.plugin_utils._correlate import diagnose, probe_targets
 
 ARGUMENT_SPEC = dict(
     nginx_bin=dict(type='path'),

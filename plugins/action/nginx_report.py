@@ -23,9 +23,9 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.badgateway.nginx.plugins.module_utils import _validate as validate
-from ansible_collections.badgateway.nginx.plugins.plugin_utils import nginx_input as shape
-from ansible_collections.badgateway.nginx.plugins.plugin_utils.nginx_diagnosis import claimed_targets, diagnose
-from ansible_collections.badgateway.nginx.plugins.plugin_utils.nginx_report import (
+from ansible_collections.badgateway.nginx.plugins.plugin_utils import _input_shape as shape
+from ansible_collections.badgateway.nginx.plugins.plugin_utils._correlate import claimed_targets, diagnose
+from ansible_collections.badgateway.nginx.plugins.plugin_utils._report import (
     build_report, console_lines, host_lines, render_html)
 
 ARGUMENT_SPEC = dict(

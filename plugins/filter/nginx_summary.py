@@ -40,7 +40,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.badgateway.nginx.plugins.plugin_utils import nginx_input as shape
+from ansible_collections.badgateway.nginx.plugins.plugin_utils import _input_shape as shape
 
 
 def _where(item):

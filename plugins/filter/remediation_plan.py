@@ -89,9 +89,9 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_edit import shift_line
-from ansible_collections.badgateway.nginx.plugins.plugin_utils import nginx_input as shape
-from ansible_collections.badgateway.nginx.plugins.plugin_utils.nginx_remedy import (
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_edit import shift_line
+from ansible_collections.badgateway.nginx.plugins.plugin_utils import _input_shape as shape
+from ansible_collections.badgateway.nginx.plugins.plugin_utils._remediation import (
     PlanError, plan_buffers, plan_fpm, plan_headers, plan_targets, plan_timeouts)
 
 

@@ -15,8 +15,8 @@ version_added: 0.1.0
 description:
   - Sorts findings of M(badgateway.nginx.nginx_diagnose) into the roles of this collection that fix
     them, in the safe order (backend_service, firewall, php_fpm_pool, upstream_target, proxy_timeouts,
-    proxy_buffers), and lists the findings no role changes (backend_crash, resource_limits, not_nginx,
-    dns_failure, config_invalid, no_live_upstreams) with the reason.
+    proxy_buffers), and lists the findings no role changes (backend_crash, no_live_upstreams, dns_failure,
+    resource_limits, not_nginx, config_invalid, config_not_loaded) with the reason.
 author:
   - badgateway.nginx maintainers (@badgateway)
 options:
@@ -61,8 +61,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.badgateway.nginx.plugins.plugin_utils import nginx_input as shape
-from ansible_collections.badgateway.nginx.plugins.plugin_utils.nginx_remedy import triage
+from ansible_collections.badgateway.nginx.plugins.plugin_utils import _input_shape as shape
+from ansible_collections.badgateway.nginx.plugins.plugin_utils._remediation import triage
 
 
 def remediation_triage(findings, include=None, exclude=None):

@@ -2,12 +2,14 @@
 # Copyright (c) 2026, badgateway.nginx contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
 # PRIVATE: this module is internal to badgateway.nginx; its API may change without notice.
 """nginx's configuration syntax, read the way nginx itself reads it.
 
 The one tokenizer and statement parser of the collection: the facts
-(plugin_utils/nginx_config), the include finder on the node
-(nginx_common.include_statements) and the byte-exact editor (nginx_edit)
+(plugin_utils/_facts), the include finder on the node
+(_nginx_cli.include_statements) and the byte-exact editor (_nginx_edit)
 all use it.  Standard library only, so it runs on the node too.
 
 The rules are those of ``ngx_conf_read_token()`` and ``ngx_conf_parse()``
@@ -26,7 +28,7 @@ in nginx's src/core/ngx_conf_file.c:
   at the end of the file is reported at the line count there, so a file that
   ends with a newline reports one more than its last line.
 
-Text is a str; a consumer that needs byte offsets (nginx_edit) passes the
+Text is a str; a consumer that needs byte offsets (_nginx_edit) passes the
 bytes decoded as latin-1, where every character is one byte.
 """
 

@@ -2,6 +2,8 @@
 # Copyright (c) 2026, badgateway.nginx contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
 # PRIVATE: this module is internal to badgateway.nginx; its API may change without notice.
 """The one reader of /proc for the node-side code: processes and their namespaces.
 
@@ -113,6 +115,21 @@ def alive(pid, proc=PROC):
 def children(pid, proc=PROC):
     """Pids whose parent is pid, sorted."""
     return [p for p in pids(proc) if ppid(p, proc) == pid]
+
+
+def children_titled(pid, prefix='nginx: worker process', proc=PROC):
+    """Pids of pid's children whose title starts with prefix and that are not shutting down."""
+    out = set()
+    for child in children(pid, proc):
+        title = cmdline(child, proc) or ''
+        if title.startswith(prefix) and not title.endswith('is shutting down'):
+            out.add(child)
+    return out
+
+
+def titled(title, proc=PROC):
+    """Pids whose process title starts with title (e.g. 'nginx: master process'), in every namespace."""
+    return [pid for pid in pids(proc) if (cmdline(pid, proc) or '').startswith(title)]
 
 
 def boot_time(proc=PROC, clock=None):

@@ -2,10 +2,12 @@
 # Copyright (c) 2026, badgateway.nginx contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
 # PRIVATE: this module is internal to badgateway.nginx; its API may change without notice.
 """Which nginx values are secrets, and text with them hidden.
 
-One rule for the facts (plugin_utils/nginx_config) and the node
+One rule for the facts (plugin_utils/_facts) and the node
 (nginx_change's summary of a failing version): a value keyed by a name that
 looks like a credential (``proxy_set_header Authorization "Bearer x"``) is
 replaced by ``********`` unless it holds variables only (``$http_authorization``
@@ -69,7 +71,7 @@ def redact_nginx_text(text):
     """nginx config text (a str) with the secret values hidden; every other character kept.
 
     Text that does not parse is hidden line by line from the first secret-looking name on."""
-    from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_edit import EditError, parse
+    from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_edit import EditError, parse
     try:
         root = parse(text)[0]
     except (EditError, ValueError):

@@ -12,7 +12,7 @@ DOCUMENTATION = r'''
 ---
 module: backend_service
 short_description: Start the stopped service that should listen where nginx proxies to (upstream_down)
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - The remedy of the C(upstream_down) finding of M(badgateway.nginx.nginx_diagnose), run on the host
     that owns the target. Never touches nginx.
@@ -72,14 +72,13 @@ notes:
   - The module polls C(/proc/net/tcp), C(/proc/net/tcp6) and C(/proc/net/unix); it does not connect.
 extends_documentation_fragment:
   - action_common_attributes
+  - badgateway.nginx.attributes.platform_linux
 attributes:
   check_mode:
     support: full
     details: Reports which unit would be started (C(changed=true)) and starts nothing.
   diff_mode:
     support: none
-  platform:
-    platforms: linux
 seealso:
   - module: badgateway.nginx.nginx_diagnose
   - module: badgateway.nginx.nginx_probe
@@ -168,8 +167,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_service as svc
-from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_common import NginxError, run as _run
+from ansible_collections.badgateway.nginx.plugins.module_utils import _systemd_units as svc
+from ansible_collections.badgateway.nginx.plugins.module_utils._command import UserError, run as _run
 
 INIT_D = '/etc/init.d'
 
@@ -177,7 +176,7 @@ INIT_D = '/etc/init.d'
 def run(argv, timeout):
     try:
         return _run(argv, timeout)
-    except NginxError as e:
+    except UserError as e:
         raise svc.ServiceError(str(e))
 
 

@@ -12,7 +12,7 @@ DOCUMENTATION = r'''
 ---
 module: firewall_allow
 short_description: Let a proxy through the firewall rule that blocks its upstream port, and nothing else
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - The remediation of the C(firewall_block) finding of M(badgateway.nginx.nginx_diagnose).
   - Reads the active firewalls (nftables, iptables-nft, iptables-legacy, firewalld, ufw) the same way the
@@ -152,13 +152,8 @@ seealso:
   - module: badgateway.nginx.nginx_probe
 extends_documentation_fragment:
   - action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
+  - badgateway.nginx.attributes.check_diff
+  - badgateway.nginx.attributes.platform_posix
 '''
 
 EXAMPLES = r'''
@@ -370,10 +365,10 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_common as nc
-from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_firewall as fw
-from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_firewall_edit as fe
-from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_edit import EditError, FileState, atomic_write
+from ansible_collections.badgateway.nginx.plugins.module_utils._command import UserError
+from ansible_collections.badgateway.nginx.plugins.module_utils import _firewall as fw
+from ansible_collections.badgateway.nginx.plugins.module_utils import _firewall_edit as fe
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_edit import EditError, FileState, atomic_write
 
 
 class Failed(Exception):
@@ -392,7 +387,7 @@ class Runner:
         """Run; return stdout text; raise Failed when it does not exit 0."""
         try:
             rc, out, err = fw.run_tool(argv, self.timeout)
-        except nc.NginxError as e:
+        except UserError as e:
             raise Failed(str(e))
         out = out.decode('utf-8', 'replace') if isinstance(out, bytes) else (out or '')
         self.log.append(argv)

@@ -12,7 +12,7 @@ DOCUMENTATION = r'''
 ---
 module: nginx_change
 short_description: Change nginx and PHP-FPM configuration files in one transaction, rolled back when anything fails
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Applies a list of surgical edits of nginx configuration files (the same edits as
     M(badgateway.nginx.nginx_directive)) and PHP-FPM pool ini files as one transaction, in one module execution.
@@ -241,13 +241,8 @@ seealso:
   - module: badgateway.nginx.nginx_validate
 extends_documentation_fragment:
   - action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
+  - badgateway.nginx.attributes.check_diff
+  - badgateway.nginx.attributes.platform_posix
 '''
 
 EXAMPLES = r'''
@@ -431,16 +426,13 @@ rollback_check_master:
 
 import os
 
-try:
-    from urllib.parse import urlsplit
-except ImportError:  # pragma: no cover - Python 2 is not supported by the collection
-    from urlparse import urlsplit
+from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.badgateway.nginx.plugins.module_utils._validate import checked_module
 
-from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_txn import (
+from ansible_collections.badgateway.nginx.plugins.module_utils._transaction import (
     Transaction,
     TxnFailure,
 )

@@ -128,25 +128,11 @@ options:
       - Run C(nginx -t) after writing and put the original back when it fails.
     type: bool
     default: true
-  nginx_bin:
-    description:
-      - Path of the nginx binary for validation. When unset, C(nginx) is looked up in C(PATH) and the usual
-        sbin directories.
-    type: path
   config:
     description:
       - Main configuration file, passed to C(nginx -t) as C(-c); its include tree says which files may be edited.
       - When unset, the one C(nginx -V) names.
     type: path
-  prefix:
-    description:
-      - Prefix path for validation, passed as C(-p).
-    type: path
-  timeout:
-    description:
-      - Seconds C(nginx -t) (and C(nginx -V)) may take; at least V(1).
-    type: int
-    default: 30
 notes:
   - Several directives on one line and directives spread over several lines are edited in place; a
     directive with a comment between its arguments is refused rather than rewritten.
@@ -157,13 +143,10 @@ seealso:
   - module: badgateway.nginx.nginx_facts
 extends_documentation_fragment:
   - action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
+  - badgateway.nginx.attributes.check_diff
+  - badgateway.nginx.attributes.platform_posix
+  - badgateway.nginx.nginx_cli
+  - badgateway.nginx.nginx_cli.timeout
 '''
 
 EXAMPLES = r'''
@@ -284,8 +267,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_common import (
-    NginxError,
+from ansible_collections.badgateway.nginx.plugins.module_utils._command import UserError
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_cli import (
     describe,
     find_nginx,
     parse_version,
@@ -293,7 +276,7 @@ from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_common impo
     run,
     test_config,
 )
-from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_edit import (
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_edit import (
     EditError,
     atomic_write,
     from_text,
@@ -374,7 +357,7 @@ def main():
     try:
         conf, conf_prefix = main_config(p)
         real, contexts = tree_file(path, conf, conf_prefix)
-    except NginxError as e:
+    except UserError as e:
         module.fail_json(msg='cannot work out the main nginx config to check that nginx reads %s (set config): %s'
                          % (path, e), **result)
     except EditError as e:
@@ -415,7 +398,7 @@ def main():
     if p['validate']:
         try:
             rc, errors, warnings = nginx_test(p)
-        except NginxError as e:
+        except UserError as e:
             rc, errors, warnings = 1, [{'level': 'emerg', 'file': None, 'line': None, 'message': str(e)}], []
         result['validation'] = dict(errors=errors, warnings=warnings, restored=False)
         if rc != 0:

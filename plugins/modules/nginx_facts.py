@@ -36,38 +36,12 @@ description:
 author:
   - badgateway.nginx maintainers (@badgateway)
 options:
-  nginx_bin:
-    description:
-      - Path of the nginx binary.
-      - When unset, C(nginx) is looked up in C(PATH) and in C(/usr/sbin), C(/usr/local/sbin),
-        C(/usr/local/nginx/sbin) and C(/opt/nginx/sbin).
-    type: path
-  config:
-    description:
-      - Main configuration file, passed to nginx as C(-c).
-      - Defaults to the C(--conf-path) nginx was built with.
-      - When it exists it must be a regular file (a FIFO, socket, device or directory fails the task
-        before nginx runs). An included file that is not a regular file is never opened; it is
-        reported as a validation error naming it.
-    type: path
-  prefix:
-    description:
-      - Prefix path, passed to nginx as C(-p).
-      - Defaults to the C(--prefix) nginx was built with.
-    type: path
   max_file_size:
     description:
       - Largest configuration file, in bytes, that is read. A larger file fails the task with a
         message that names it.
     type: int
     default: 16777216
-  timeout:
-    description:
-      - Seconds that C(nginx -V) and C(nginx -T) may take each (C(nginx -T) resolves the host
-        names in the configuration).
-      - At the timeout nginx and every process it started are killed (it runs in a process group of its own).
-    type: int
-    default: 30
 notes:
   - Reading the configuration usually needs root on the node; use C(become=true).
   - Run it as a task (or through the C(badgateway.nginx.nginx_facts) role) rather than through
@@ -76,21 +50,21 @@ notes:
   - Header values and parameters whose names look secret (C(Authorization), C(Cookie), names
     with C(token), C(secret), C(password), C(key)) are replaced by C(********) in the facts.
   - Only the C(http) context is reported; C(stream) and C(mail) servers are not.
+  - An included file that is not a regular file (a FIFO, socket, device or directory) is never opened; it is
+    reported as a validation error naming it.
 seealso:
   - module: badgateway.nginx.nginx_validate
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.facts
   - action_common_attributes.flow
+  - badgateway.nginx.attributes.info_module
+  - badgateway.nginx.attributes.platform_posix
+  - badgateway.nginx.nginx_cli
+  - badgateway.nginx.nginx_cli.timeout
 attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
   facts:
     support: full
-  platform:
-    platforms: posix
   action:
     support: full
   async:
@@ -251,8 +225,9 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.badgateway.nginx.plugins.module_utils._command import UserError
 from ansible_collections.badgateway.nginx.plugins.module_utils import _validate as v
-from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_common import (
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_cli import (
     NginxError,
     check_content,
     find_nginx,
@@ -265,7 +240,7 @@ from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_common impo
     split_dump,
 )
 from ansible_collections.badgateway.nginx.plugins.module_utils import _procfs as procfs
-from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_txn import Nginx, TxnError, children
+from ansible_collections.badgateway.nginx.plugins.module_utils._transaction import Nginx, TxnError
 
 
 def file_mtime(path):
@@ -303,7 +278,7 @@ def loaded_state(binary, version, config, prefix, paths, timeout, proc='/proc'):
     nginx._info = version  # pylint: disable=protected-access
     try:
         master = nginx.master()
-    except (TxnError, NginxError) as e:
+    except (TxnError, UserError) as e:
         master = None
         state['note'] = str(e)
     state['set_aside'] = nginx.set_aside
@@ -311,7 +286,7 @@ def loaded_state(binary, version, config, prefix, paths, timeout, proc='/proc'):
         state['note'] = state['note'] or 'nginx is not running: no master of %s runs in our namespaces' % config
         return state
     state['master_pid'] = master
-    ticks = dict((pid, procfs.start_time(pid, proc, 0)) for pid in children(master, proc))
+    ticks = dict((pid, procfs.start_time(pid, proc, 0)) for pid in procfs.children_titled(master, proc=proc))
     ticks = dict((pid, t) for pid, t in ticks.items() if t is not None)
     newest = min(ticks, key=ticks.get) if ticks else master  # the oldest worker of the newest generation
     loaded = procfs.start_time(newest, proc)  # to 10 ms: for the comparison
@@ -409,7 +384,7 @@ def main():
         module.fail_json(msg=error)
     try:
         raw = collect(module.params)
-    except NginxError as e:
+    except UserError as e:
         module.fail_json(msg=str(e))
     module.exit_json(changed=False, nginx_raw=raw)
 

@@ -128,13 +128,8 @@ notes:
   - Reading logs, sockets of other users and firewall rules needs root; use C(become=true).
 extends_documentation_fragment:
   - action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: linux
+  - badgateway.nginx.attributes.info_module
+  - badgateway.nginx.attributes.platform_linux
 seealso:
   - module: badgateway.nginx.nginx_diagnose
 '''
@@ -217,11 +212,11 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.badgateway.nginx.plugins.module_utils import _validate as validate
 from ansible_collections.badgateway.nginx.plugins.module_utils._validate import checked_module
 
-from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_firewall
-from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_logs
-from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_phpfpm
-from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_probe as probe
-from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_common import run
+from ansible_collections.badgateway.nginx.plugins.module_utils import _firewall as firewall
+from ansible_collections.badgateway.nginx.plugins.module_utils import _logs as log_reader
+from ansible_collections.badgateway.nginx.plugins.module_utils import _php_fpm as fpm
+from ansible_collections.badgateway.nginx.plugins.module_utils import _host_checks as probe
+from ansible_collections.badgateway.nginx.plugins.module_utils._command import run
 
 KERNEL_LOGS = ('/var/log/kern.log', '/var/log/messages')
 # the epochs of at most this many "server reached pm.max_children" lines per pool are returned
@@ -250,14 +245,14 @@ def group_lines(records, params, summarize_key=None, epochs_of=()):
     """Groups of classified records, redacted; groups of a kind in epochs_of also list the epoch of
     each of their lines (the newest MAX_EPOCHS), for the controller to place them in time."""
     kwargs = {'key': summarize_key} if summarize_key else {}
-    groups = nginx_logs.summarize(records, **kwargs)
+    groups = log_reader.summarize(records, **kwargs)
     query, client = params['redact_query'], params['redact_client']
     for g in groups:
         if g.get('kind') in epochs_of:
             fields = summarize_key or ('kind', 'upstream', 'server')
             g['epochs'] = sorted(r['epoch'] for r in records if r.get('epoch') is not None and
                                  all(r.get(f) == g.get(f) for f in fields))[-MAX_EPOCHS:]
-        g['samples'] = [nginx_logs.redact_line(x, query=query, client=client) for x in g.get('samples') or []]
+        g['samples'] = [log_reader.redact_line(x, query=query, client=client) for x in g.get('samples') or []]
         if client and g.get('client') is not None:
             g['client'] = 'REDACTED'
         if query and g.get('request'):
@@ -267,7 +262,7 @@ def group_lines(records, params, summarize_key=None, epochs_of=()):
 
 def read_log(path, classify, time_parser, params, summarize_key=None, epochs_of=()):
     since = window_start(params)
-    lines, info = nginx_logs.read_tail(path, max_lines=params['log_lines'], since=since, time_parser=time_parser)
+    lines, info = log_reader.read_tail(path, max_lines=params['log_lines'], since=since, time_parser=time_parser)
     records = [r for r in (classify(line) for line in lines) if r]
     return {'info': info, 'groups': group_lines(records, params, summarize_key, epochs_of)}
 
@@ -275,13 +270,13 @@ def read_log(path, classify, time_parser, params, summarize_key=None, epochs_of=
 def dmesg_oom(text, params, boot):
     """OOM groups of dmesg output (``[seconds since boot] ...`` lines) within the log window.
 
-    A line's time is boot + its stamp (nginx_logs.dmesg_time); when a window is set, a line
+    A line's time is boot + its stamp (log_reader.dmesg_time); when a window is set, a line
     whose time cannot be worked out (no boot time) is not evidence for it and is left out.
     """
     since = window_start(params)
     records = []
     for line in text.splitlines()[-params['log_lines']:]:
-        rec = nginx_logs.classify_kernel_line(line, boot)
+        rec = log_reader.classify_kernel_line(line, boot)
         if rec and (since is None or (rec['epoch'] is not None and rec['epoch'] >= since)):
             records.append(rec)
     return group_lines(records, params, ('kind', 'process'))
@@ -292,7 +287,7 @@ def kernel_oom(params):
     groups = []
     for path in KERNEL_LOGS:
         if os.path.isfile(path):
-            groups = read_log(path, nginx_logs.classify_kernel_line, nginx_logs.line_time, params,
+            groups = read_log(path, log_reader.classify_kernel_line, log_reader.line_time, params,
                               ('kind', 'process'))['groups']
             break
     if not groups:
@@ -302,19 +297,19 @@ def kernel_oom(params):
         except Exception:  # pylint: disable=broad-except
             rc = 1
         if rc == 0:
-            groups = dmesg_oom(out.decode('utf-8', 'replace'), params, nginx_logs.boot_time())
+            groups = dmesg_oom(out.decode('utf-8', 'replace'), params, log_reader.boot_time())
     return [g for g in groups if g.get('kind') == 'oom_kill']
 
 
 def php_fpm(params):
-    configs = [nginx_phpfpm.parse_config(path) for path in nginx_phpfpm.find_configs()]
+    configs = [fpm.parse_config(path) for path in fpm.find_configs()]
     logs = {}
     for cfg in configs:
         log = ((cfg.get('global') or {}).get('error_log') or {}).get('value')
         if log and log.startswith('/') and log not in logs:
-            logs[log] = read_log(log, nginx_logs.classify_fpm_line, nginx_logs.fpm_time, params, ('kind', 'pool'),
+            logs[log] = read_log(log, log_reader.classify_fpm_line, log_reader.fpm_time, params, ('kind', 'pool'),
                                  epochs_of=('max_children',))
-    return {'configs': configs, 'processes': nginx_phpfpm.pool_processes(), 'logs': logs}
+    return {'configs': configs, 'processes': fpm.pool_processes(), 'logs': logs}
 
 
 def collect(params):
@@ -329,8 +324,8 @@ def collect(params):
         checks['sockets'][path] = probe.socket_access(path, identity)
     checks['error_logs'] = {}
     for path in params['error_logs']:
-        checks['error_logs'][path] = read_log(path, nginx_logs.classify_error_line, nginx_logs.nginx_time, params)
-    checks['firewall'] = nginx_firewall.collect() if params['firewall'] else None
+        checks['error_logs'][path] = read_log(path, log_reader.classify_error_line, log_reader.nginx_time, params)
+    checks['firewall'] = firewall.collect() if params['firewall'] else None
     checks['php_fpm'] = php_fpm(params) if params['php_fpm'] else None
     if params['resources']:
         paths = list(params['error_logs']) + list(params['unix_targets']) + ['/var/log', '/run']

@@ -23,45 +23,22 @@ description:
 author:
   - badgateway.nginx maintainers (@badgateway)
 options:
-  nginx_bin:
-    description:
-      - Path of the nginx binary. When unset, C(nginx) is looked up in C(PATH) and the usual sbin directories.
-    type: path
-  config:
-    description:
-      - Configuration file to test, passed as C(-c). Defaults to the one nginx was built with.
-      - When it exists it must be a regular file (a FIFO, socket, device or directory fails the task
-        before nginx runs).
-    type: path
-  prefix:
-    description:
-      - Prefix path, passed as C(-p).
-    type: path
   fail_on_error:
     description:
       - Fail the task when the configuration is not valid.
       - With V(false) the task succeeds and RV(valid) tells the result.
     type: bool
     default: true
-  timeout:
-    description:
-      - Seconds C(nginx -t) may take (it resolves host names in the configuration).
-      - At the timeout nginx and every process it started are killed (it runs in a process group of its own).
-    type: int
-    default: 30
 notes:
   - Testing the live configuration usually needs root (nginx opens log files and certificates); use C(become=true).
 seealso:
   - module: badgateway.nginx.nginx_facts
 extends_documentation_fragment:
   - action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
+  - badgateway.nginx.attributes.info_module
+  - badgateway.nginx.attributes.platform_posix
+  - badgateway.nginx.nginx_cli
+  - badgateway.nginx.nginx_cli.timeout
 '''
 
 EXAMPLES = r'''
@@ -138,9 +115,9 @@ command:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.badgateway.nginx.plugins.module_utils._command import UserError
 from ansible_collections.badgateway.nginx.plugins.module_utils import _validate as v
-from ansible_collections.badgateway.nginx.plugins.module_utils.nginx_common import (
-    NginxError,
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_cli import (
     describe,
     find_nginx,
     test_config,
@@ -178,7 +155,7 @@ def main():
         module.fail_json(msg=error, valid=False, errors=[], nginx_warnings=[])
     try:
         result = validate(module.params)
-    except NginxError as e:
+    except UserError as e:
         module.fail_json(msg=str(e), valid=False, errors=[], nginx_warnings=[])
     for warning in result['nginx_warnings']:
         module.warn(describe(warning))

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026, badgateway.nginx contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Faults of the node that used to hang or traceback: the one command runner (nginx_common.run)
+"""Faults of the node that used to hang or traceback: the one command runner (_command.run)
 and the direct-read path of the configuration (read_config_tree), run for real (real processes,
 real FIFOs)."""
 
@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_common as nc
+from ansible_collections.badgateway.nginx.plugins.module_utils import _command as command
+from ansible_collections.badgateway.nginx.plugins.module_utils import _nginx_cli as nc
 
 PY = sys.executable
 
@@ -41,8 +42,8 @@ def test_run_timeout_kills_the_whole_group_and_returns_in_time(tmp_path):
               'open(%r, "w").write(str(p.pid))\n'
               'time.sleep(100)\n' % str(pidfile))
     start = time.monotonic()
-    with pytest.raises(nc.NginxError, match='did not finish within 2 seconds'):
-        nc.run([PY, '-c', script], 2)
+    with pytest.raises(command.CommandError, match='did not finish within 2 seconds'):
+        command.run([PY, '-c', script], 2)
     assert time.monotonic() - start < 8
     grandchild = int(pidfile.read_text())
     deadline = time.monotonic() + 3
@@ -58,21 +59,21 @@ def test_run_does_not_wait_for_a_grandchild_holding_the_pipes(tmp_path):
               'sys.stdout.write("done\\n")\n')
     start = time.monotonic()
     try:
-        rc, out, _err = nc.run([PY, '-c', script], 30)
-    except nc.NginxError as e:
+        rc, out, _err = command.run([PY, '-c', script], 30)
+    except command.CommandError as e:
         rc, out = None, str(e)
     assert time.monotonic() - start < 8
     assert rc == 0 and out == b'done\n', (rc, out)
 
 
 def test_run_normal_command_keeps_output_and_status():
-    rc, out, err = nc.run([PY, '-c', 'import sys; sys.stdout.write("o"); sys.stderr.write("e"); sys.exit(3)'], 10)
+    rc, out, err = command.run([PY, '-c', 'import sys; sys.stdout.write("o"); sys.stderr.write("e"); sys.exit(3)'], 10)
     assert (rc, out, err) == (3, b'o', 'e')
 
 
 def test_run_nul_byte_in_argv_is_a_clear_error():
-    with pytest.raises(nc.NginxError, match='NUL'):
-        nc.run(['/bin/echo', 'a\x00b'], 5)
+    with pytest.raises(command.CommandError, match='NUL'):
+        command.run(['/bin/echo', 'a\x00b'], 5)
 
 
 @pytest.mark.parametrize('kind', ['fifo', 'directory', 'socket'])

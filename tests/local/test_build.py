@@ -47,8 +47,8 @@ def test_tarball_holds_the_collection_and_nothing_else(installed):
     with tarfile.open(str(tarball)) as tar:
         names = set(tar.getnames())
     for needed in ('galaxy.yml', 'MANIFEST.json', 'meta/runtime.yml', 'meta/execution-environment.yml',
-                   'plugins/action/nginx_facts.py', 'plugins/plugin_utils/nginx_config.py',
-                   'plugins/module_utils/nginx_common.py', 'roles/nginx_facts/meta/argument_specs.yml',
+                   'plugins/action/nginx_facts.py', 'plugins/plugin_utils/_facts.py',
+                   'plugins/module_utils/_nginx_cli.py', 'roles/nginx_facts/meta/argument_specs.yml',
                    'playbooks/facts.yml', 'README.md') + tuple('plugins/modules/%s.py' % m for m in MODULES):
         assert needed in names or needed == 'galaxy.yml', needed
     assert not [n for n in names if n.startswith(('.ci', 'bench', 'scripts', '.git/')) or '__pycache__' in n]

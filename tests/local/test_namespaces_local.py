@@ -33,8 +33,8 @@ from test_modules_local import ANSIBLE, NGINX, write
 from test_nginx_change_local import Lab, get, run_change, workers
 
 from ansible_collections.badgateway.nginx.plugins.module_utils import _procfs as procfs
-from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_phpfpm
-from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_txn
+from ansible_collections.badgateway.nginx.plugins.module_utils import _php_fpm as php_fpm
+from ansible_collections.badgateway.nginx.plugins.module_utils import _transaction as transaction
 
 UNSHARE = shutil.which('unshare')
 PODMAN = shutil.which('podman')
@@ -77,7 +77,7 @@ class ForeignNginx(object):
         deadline = time.time() + 10
         while time.time() < deadline:
             found = titled('nginx: master process', self.conf)
-            if found and len(nginx_txn.children(found[0])) == 2 and get(self.port)[0] == 200:
+            if found and len(procfs.children_titled(found[0])) == 2 and get(self.port)[0] == 200:
                 self.master = found[0]
                 break
             time.sleep(0.05)
@@ -85,7 +85,7 @@ class ForeignNginx(object):
         assert procfs.foreign_reason(self.master) == 'other pid namespace'
 
     def workers(self):
-        return nginx_txn.children(self.master)
+        return procfs.children_titled(self.master)
 
     def stop(self):
         try:
@@ -335,9 +335,9 @@ def container():
         masters = []
         while time.time() < deadline:
             ns = procfs.namespaces(init)['pid']
-            masters = [m for m in nginx_txn.find_masters('php-fpm: master process')
+            masters = [m for m in procfs.titled('php-fpm: master process')
                        if procfs.namespaces(m)['pid'] == ns]
-            if masters and [m for m in nginx_txn.find_masters('nginx: master process')
+            if masters and [m for m in procfs.titled('nginx: master process')
                             if procfs.namespaces(m)['pid'] == ns]:
                 break
             time.sleep(0.2)
@@ -352,7 +352,7 @@ def test_php_fpm_masters_of_a_container_are_set_aside(container, tmp_path):
     fpm_master = container['fpm_masters'][0]
     assert procfs.foreign_reason(fpm_master) == 'other pid namespace'
     # before: "php-fpm: master process" anywhere in /proc was ours (one master: signalled; several: an error)
-    fpm = nginx_txn.PhpFpm({})
+    fpm = transaction.PhpFpm({})
     assert fpm.master() is None
     assert fpm_master in [a['pid'] for a in fpm.set_aside]
     detail = fpm.reload()
@@ -360,10 +360,10 @@ def test_php_fpm_masters_of_a_container_are_set_aside(container, tmp_path):
     assert '%d (other pid namespace)' % fpm_master in detail, detail
     pid_file = tmp_path / 'php-fpm.pid'
     pid_file.write_text('%d\n' % fpm_master)
-    with pytest.raises(nginx_txn.TxnError) as e:
-        nginx_txn.PhpFpm({'pid_file': str(pid_file)}).master()
+    with pytest.raises(transaction.TxnError) as e:
+        transaction.PhpFpm({'pid_file': str(pid_file)}).master()
     assert 'names %d, which is a master in another pid namespace' % fpm_master in str(e.value)
-    processes = nginx_phpfpm.pool_processes()
+    processes = php_fpm.pool_processes()
     assert fpm_master not in [m['pid'] for m in processes['master']]
     entry = [a for a in processes['set_aside'] if a['pid'] == fpm_master][0]
     assert entry['reason'] == 'other pid namespace' and entry['config'] == '/etc/php/8.2/fpm/php-fpm.conf'

@@ -11,7 +11,7 @@ import stat
 
 import pytest
 
-from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_edit as ne
+from ansible_collections.badgateway.nginx.plugins.module_utils import _nginx_edit as ne
 
 # Debian's /etc/nginx/sites-available/default (nginx 1.22), comments shortened.
 DEBIAN_DEFAULT = b'''##

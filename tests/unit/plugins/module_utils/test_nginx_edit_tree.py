@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_edit as ne
+from ansible_collections.badgateway.nginx.plugins.module_utils import _nginx_edit as ne
 from ansible_collections.badgateway.nginx.plugins.module_utils import _redact
 
 # Magento's nginx.conf.sample pattern: the file holds bare location blocks and is included inside a server

@@ -18,9 +18,9 @@ import os
 import pytest
 
 from ansible_collections.badgateway.nginx.plugins.module_utils import _procfs as procfs
-from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_phpfpm as fpm
-from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_probe as probe
-from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_txn as nt
+from ansible_collections.badgateway.nginx.plugins.module_utils import _php_fpm as fpm
+from ansible_collections.badgateway.nginx.plugins.module_utils import _host_checks as probe
+from ansible_collections.badgateway.nginx.plugins.module_utils import _transaction as nt
 
 HOST = {'pid': 'pid:[4026531836]', 'mnt': 'mnt:[4026531841]', 'net': 'net:[4026531840]'}
 CONTAINER = {'pid': 'pid:[4026532301]', 'mnt': 'mnt:[4026532299]', 'net': 'net:[4026532304]'}
@@ -138,7 +138,7 @@ def test_nginx_master_by_pid_file_config_and_namespace(tmp_path):
     n = nginx(tmp_path, proc, '100\n')
     assert n.master() == 100
     assert [(a['pid'], a['reason']) for a in n.set_aside] == [(200, 'other pid namespace'), (300, 'runs /srv/conf/other.conf')]
-    assert nt.children(n.master(), proc) == {101}
+    assert procfs.children_titled(n.master(), proc=proc) == {101}
     # no pid file: the single master of this config in our namespaces (never the container's)
     assert nginx(tmp_path, proc, None).master() == 100
     assert nginx(tmp_path, proc, None, '/srv/conf/other.conf').master() == 300

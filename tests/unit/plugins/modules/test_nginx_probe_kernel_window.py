@@ -14,7 +14,7 @@ import os
 import pytest
 
 from ansible_collections.badgateway.nginx.plugins.modules import nginx_probe
-from ansible_collections.badgateway.nginx.plugins.module_utils import nginx_logs
+from ansible_collections.badgateway.nginx.plugins.module_utils import _logs as log_reader
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'fixtures', 'logs')
 RECORDED_BTIME = 1796216067
@@ -37,7 +37,7 @@ def test_kern_log_lines_before_the_window_do_not_count(monkeypatch, name):
     monkeypatch.setattr(nginx_probe, 'KERNEL_LOGS', (path,))
     with open(path) as f:
         kills = [line for line in f if 'out of memory' in line]
-    first, second = (nginx_logs.kernel_time(x) for x in kills)
+    first, second = (log_reader.kernel_time(x) for x in kills)
     assert pids(nginx_probe.kernel_oom(params())) == ['24021', '31398']
     # the last commit lies between the two kills: only the second is evidence now
     groups = nginx_probe.kernel_oom(params(last_change=(first + second) / 2))

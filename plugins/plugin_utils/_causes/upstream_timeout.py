@@ -1,0 +1,72 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, badgateway.nginx contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+"""upstream_timeout: the backend is slower than nginx waits (a 504)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.badgateway.nginx.plugins.plugin_utils._causes import pool_exhausted
+
+ID = 'upstream_timeout'
+CATALOG_ORDER = 50
+SEVERITY = 'warning'
+SIGNATURE = ('read_timeout',)
+FIX_ROLE = 'proxy_timeouts'
+NOT_FIXABLE = None
+DOC = {
+    'title': 'the backend is slower than nginx waits (a 504)',
+    'evidence': '`upstream timed out (110: ...) while reading response header from upstream`',
+    'decided': "the route's `*_read_timeout` against the backend's own limit (`request_terminate_timeout`, "
+               '`max_execution_time`); not when the target is a PHP-FPM pool that reached `pm.max_children` while the '
+               'timed-out requests waited (see `pool_exhausted`)',
+    'fix': 'role `proxy_timeouts`: raise the read timeout at the failing locations only, at least to the backend\'s '
+           'limit (60 s at least; twice the current value when that is already above the limit)',
+}
+MINIMUM_SECONDS = 60
+
+
+def backend_limit(ctx, key):
+    """{pool, seconds, file} of the PHP-FPM pool behind the target: its request_terminate_timeout or max_execution_time."""
+    if key[0] == 'unix':
+        pool = next((p for p in ctx.fpm_pools() if p.get('listen_path') == key[1]), None)
+    else:
+        pool = next((p for p in ctx.fpm_pools() if p.get('listen_port') == key[2]), None)
+    if not pool:
+        return None
+    seconds = pool.get('request_terminate_timeout_seconds')
+    if not seconds and pool.get('max_execution_time'):
+        try:
+            seconds = float(pool['max_execution_time'])
+        except (TypeError, ValueError):
+            seconds = None
+    return {'pool': pool.get('name'), 'seconds': seconds, 'file': pool.get('file')}
+
+
+def response(ctx, target):
+    logs = ctx.logs_for(target.key, SIGNATURE)
+    if not logs:
+        return
+    queued = pool_exhausted.absorb_read_timeouts(ctx, target, logs)
+    logs = [x for x in logs if x not in queued]
+    if not logs:
+        return
+    module = target.module() or 'proxy'
+    read = (target.settings().get('timeouts') or {}).get('read') or {}
+    limit = backend_limit(ctx, target.key)
+    wanted = max(MINIMUM_SECONDS, int(limit['seconds'])) if limit and limit.get('seconds') else MINIMUM_SECONDS
+    if read.get('seconds') and read['seconds'] >= wanted:
+        wanted = int(read['seconds']) * 2
+    fix = {'directive': '%s_read_timeout' % module, 'value': '%ds' % wanted,
+           'current': read.get('value'), 'current_file': read.get('file'), 'current_line': read.get('line')}
+    summary = '%s did not answer within %s_read_timeout %s (%s)' % (
+        target.text, module, read.get('value'),
+        'nginx default' if read.get('default') else '%s:%s' % (read.get('file'), read.get('line')))
+    ctx.add(ID, target.key, summary, {'log': ctx.evidence_logs(logs), 'read_timeout': read, 'backend_limit': limit}, fix)
+
+
+STEPS = (('response', 10, response),)
