@@ -19,7 +19,7 @@ __metaclass__ = type
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.badgateway.nginx.plugins.plugin_utils._facts import (
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_facts import (
     ConfigError,
     build_facts,
 )

@@ -2,11 +2,12 @@
 # Copyright (c) 2026, badgateway.nginx contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""badgateway.nginx.nginx_report: the fleet view, on the controller only.
+"""badgateway.nginx.nginx_report: the correlation and the fleet view, on the controller only.
 
-Re-runs the correlation of every diagnosed host with the checks of all the
-others (a target on another inventory host is judged with that host's
-listeners and input firewall rules), then writes report.json and report.html.
+The one place findings are made: every diagnosed host's evidence (the facts and checks
+badgateway.nginx.nginx_diagnose set) is correlated with that of all the others (a target on another
+inventory host is judged with that host's listeners and input firewall rules, found through one index
+of the fleet's addresses), then report.json and report.html are written.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -24,7 +25,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.badgateway.nginx.plugins.module_utils import _validate as validate
 from ansible_collections.badgateway.nginx.plugins.plugin_utils import _input_shape as shape
-from ansible_collections.badgateway.nginx.plugins.plugin_utils._correlate import claimed_targets, diagnose
+from ansible_collections.badgateway.nginx.plugins.plugin_utils._correlate import claimed_targets, diagnose, index_peers
 from ansible_collections.badgateway.nginx.plugins.plugin_utils._report import (
     build_report, console_lines, host_lines, render_html)
 
@@ -91,6 +92,7 @@ class ActionModule(ActionBase):
                 _check_diagnosis(name, d, facts.get('nginx'))
                 diagnosed[name] = (facts.get('nginx') if d.get('nginx') else None, d)
         peers = dict((name, d['checks']) for name, (_f, d) in diagnosed.items())
+        peer_index = index_peers(peers)
         claimed = claimed_targets(f for f, _d in diagnosed.values() if f)
         for check_list in (d['checks'].get('http') or [] for _f, d in diagnosed.values()):
             for check in check_list:
@@ -98,7 +100,7 @@ class ActionModule(ActionBase):
         hosts = {}
         for name, (facts, d) in diagnosed.items():
             try:
-                findings = diagnose(name, facts, d['checks'], peers, claimed) if facts is not None else []
+                findings = diagnose(name, facts, d['checks'], peers, claimed, peer_index) if facts is not None else []
             except (AttributeError, KeyError, TypeError, ValueError) as e:  # a shape _check_diagnosis does not describe
                 raise AnsibleActionFail('nginx_diagnosis of host %s is malformed (%s: %s): gather it again with '
                                         'badgateway.nginx.nginx_diagnose' % (name, type(e).__name__, e))

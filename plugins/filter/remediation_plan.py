@@ -48,12 +48,11 @@ options:
         and C(max_children); C(proxy_headers) C(locations) and C(websocket) (selectors with C(server_name),
         C(listen), C(location), or C(file) and C(line); the findings are not used), C(headers), C(http_version)
         and C(map_file).
-      - Any kind takes C(shifts), C({facts, files}) with C(files) the C(shifts) of earlier
-        M(badgateway.nginx.nginx_change) runs (path to moves) and C(facts) the C(gathered.id) of the facts they
-        were planned from, so that line numbers of those facts point at the same blocks after the changes
-        (role M(badgateway.nginx.nginx_transaction) keeps them in C(nginx_transaction_shifts)); moves recorded
-        against other facts are ignored.
     type: dict
+notes:
+  - When M(badgateway.nginx.nginx_change) changed files after the facts were gathered, it keeps how their lines
+    moved in C(facts.moved); the plan's lines follow those moves, so that a plan made from the same facts edits the
+    blocks the facts name.
 '''
 
 EXAMPLES = r'''
@@ -114,13 +113,11 @@ def remediation_plan(findings, kind, facts, checks=None, options=None):
     _check_input(findings, kind, facts, checks, options)
     options = dict(options or {})
     plan = _plan(findings, kind, facts, checks, options)
-    recorded = options.get('shifts') or {}
-    # moves recorded against these very facts only (facts gathered after the changes already have the new lines)
-    same = recorded.get('facts') and recorded.get('facts') == ((facts or {}).get('gathered') or {}).get('id')
-    shifts = recorded.get('files') or {} if same else {}
+    # lines that transactions since these facts were gathered moved (nginx_change keeps them in facts.moved)
+    moved = (facts or {}).get('moved') or {}
     for change in plan['changes']:
-        if change.get('line') is not None and shifts.get(change.get('path')):
-            change['line'] = shift_line(int(change['line']), shifts[change['path']])
+        if change.get('line') is not None and moved.get(change.get('path')):
+            change['line'] = shift_line(int(change['line']), moved[change['path']])
     return plan
 
 

@@ -8,7 +8,7 @@
 """nginx's configuration syntax, read the way nginx itself reads it.
 
 The one tokenizer and statement parser of the collection: the facts
-(plugin_utils/_facts), the include finder on the node
+(module_utils/_nginx_facts), the include finder on the node
 (_nginx_cli.include_statements) and the byte-exact editor (_nginx_edit)
 all use it.  Standard library only, so it runs on the node too.
 

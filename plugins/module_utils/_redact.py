@@ -7,7 +7,7 @@
 # PRIVATE: this module is internal to badgateway.nginx; its API may change without notice.
 """Which nginx values are secrets, and text with them hidden.
 
-One rule for the facts (plugin_utils/_facts) and the node
+One rule for the facts (module_utils/_nginx_facts) and the node
 (nginx_change's summary of a failing version): a value keyed by a name that
 looks like a credential (``proxy_set_header Authorization "Bearer x"``) is
 replaced by ``********`` unless it holds variables only (``$http_authorization``

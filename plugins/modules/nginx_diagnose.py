@@ -14,24 +14,20 @@ module: nginx_diagnose
 short_description: Find why nginx answers 502 or 504 on a host, from real evidence
 version_added: 0.1.0
 description:
-  - Runs M(badgateway.nginx.nginx_facts) and M(badgateway.nginx.nginx_probe) on the host (two
-    module executions in total) and correlates, on the controller, the configuration with the
-    error-log lines nginx wrote, the connect probes, the listeners, the unix socket permissions,
-    the firewall rules, PHP-FPM's pools and log and the host's resources.
-  - Returns findings, each with a catalog C(id) (upstream_down, target_mismatch, socket_permission,
-    firewall_block, upstream_timeout, pool_exhausted, backend_crash, header_too_big,
-    protocol_mismatch, no_live_upstreams, dns_failure, resource_limits, not_nginx; and
-    config_invalid when C(nginx -t) fails for another reason or a file has a syntax error, named at
-    nginx's file:line while the rest is diagnosed; config_not_loaded when files changed after the
-    running nginx last loaded its configuration), C(severity), the C(server),
-    C(location) and C(upstream) with file and line, the C(target), the C(evidence), a one-sentence
-    C(summary) and the C(fix) (remediation role and variables).
-  - A PHP-FPM pool that reached C(pm.max_children) in the log window is C(pool_exhausted) on the routes that
-    pass to its C(listen) address or socket, from PHP-FPM's log alone if nginx logged nothing; read timeouts
-    on that pool while it was full are C(pool_exhausted), not C(upstream_timeout) (see docs/causes.md).
+  - Collects the evidence of a 502 or 504 on a host in one module execution. M(badgateway.nginx.nginx_probe)
+    runs with O(badgateway.nginx.nginx_probe#module:discover=true), reads the configuration as nginx reads it,
+    finds every target, error log and the worker user in it with the collection's own parser, and checks
+    them in the same run (connect probes, listeners, unix socket permissions, firewall rules, the error-log
+    lines nginx wrote, PHP-FPM's pools and log, the host's resources).
+  - On the controller, builds C(ansible_facts.nginx) (as M(badgateway.nginx.nginx_facts)) from the configuration
+    the node returned, and sets C(ansible_facts.nginx_diagnosis) (the evidence). It makes no finding;
+    M(badgateway.nginx.nginx_report) correlates the evidence of every host of the play at once and is the only
+    source of findings (its result, the C(nginx_diagnose_findings) fact the role sets, C(report.json)). The
+    role M(badgateway.nginx.nginx_diagnose) runs both.
+  - The causes, their evidence and how each is decided are in the collection's catalog, docs/causes.md.
   - Kernel OOM kills count only within the log window (O(log_since), the last commit in O(journal_dir)).
-  - A healthy host has no finding. A host without nginx (an upstream host) gets the upstream-side
-    checks only (listeners, firewall), which the diagnosis of its proxies can use through O(peers).
+  - A host without nginx (an upstream host) gets the upstream-side checks only (listeners, firewall), which
+    the correlation of its proxies uses.
   - This is an action plugin; the file carries its documentation.
 author:
   - badgateway.nginx maintainers (@badgateway)
@@ -96,13 +92,6 @@ options:
         last change committed there are not read (they predate the configuration that is there now).
     type: path
     default: /var/lib/badgateway-nginx
-  peers:
-    description:
-      - Checks of other diagnosed hosts, by inventory name (their C(nginx_diagnosis.checks)), so that a
-        target on one of them is judged with its listeners and input firewall rules.
-      - The role M(badgateway.nginx.nginx_diagnose) fills this in itself.
-    type: dict
-    default: {}
 notes:
   - Needs root on the host for logs, sockets of other users and firewall rules; use C(become=true).
 seealso:
@@ -130,72 +119,32 @@ attributes:
 '''
 
 EXAMPLES = r'''
-- name: Diagnose
+- name: Collect the evidence on every host
   badgateway.nginx.nginx_diagnose:
     urls:
       - url: https://shop.example.com/
   become: true
-  register: diagnosis
 
-- name: Show the findings
+- name: Correlate the hosts of the play and write the report
+  badgateway.nginx.nginx_report:
+    report_dir: /var/tmp/nginx-report
+  run_once: true
+  delegate_to: localhost
+  register: report
+
+- name: Show the findings of this host
   ansible.builtin.debug:
-    msg: "{{ item.id }}: {{ item.summary }} ({{ item.location.file | default('-') }}:{{ item.location.line | default('-') }})"
-  loop: "{{ diagnosis.findings }}"
+    msg: "{{ item.id }}: {{ item.summary }}"
+  loop: "{{ report.report.hosts[inventory_hostname].findings }}"
 '''
 
 RETURN = r'''
-findings:
-  description: What is wrong, one entry per cause and target.
-  returned: success
-  type: list
-  elements: dict
-  contains:
-    id:
-      description: Catalog id.
-      type: str
-      sample: target_mismatch
-    severity:
-      description: critical, warning or info.
-      type: str
-    confirmed:
-      description:
-        - C(firewall_block) only. True when C(evidence.firewall) names the rule that blocks (critical);
-          false when no rule that blocks the target was found on the hosts in the inventory (a warning whose
-          summary starts with C(no rule found that blocks)).
-      type: bool
-      returned: for firewall_block
-    host:
-      description: Inventory name of the host.
-      type: str
-    server:
-      description: The server block (name, file, line) of the first route to the target.
-      type: dict
-    location:
-      description: The location (match, modifier, file, line) of the first route to the target.
-      type: dict
-    upstream:
-      description: The upstream block and member, when the target is one.
-      type: dict
-    routes:
-      description: Every server/location that passes to the target.
-      type: list
-      elements: dict
-    target:
-      description: The target (kind, host, port or path, text).
-      type: dict
-    evidence:
-      description: Log groups (kind, count, first_seen, last_seen, samples) and check results.
-      type: dict
-    summary:
-      description: One sentence.
-      type: str
-    fix:
-      description: C(role) (the remediation role, or null when nothing on the host can fix it) and C(vars).
-      type: dict
 ansible_facts:
   description:
-    - C(nginx) (as M(badgateway.nginx.nginx_facts)) and C(nginx_diagnosis) (host, findings, checks, summary,
-      and C(module_executions), the number of module executions the action made on the host).
+    - C(nginx) (as M(badgateway.nginx.nginx_facts); absent on a host without nginx) and C(nginx_diagnosis), with
+      C(host), C(nginx) (whether nginx runs there), C(note), C(checks) (what M(badgateway.nginx.nginx_probe)
+      saw) and C(module_executions) (the module executions the action made on the host, 1).
+    - The findings are made from these by M(badgateway.nginx.nginx_report); see there for their fields.
   returned: success
   type: dict
 '''

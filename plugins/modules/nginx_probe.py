@@ -28,11 +28,28 @@ description:
   - PHP-FPM pools (following C(include=) globs), their processes' memory, and PHP-FPM's log.
   - Memory, kernel OOM kills, load against cores, free disk, nginx processes' open files against
     their limit, and optional HTTP checks that tell an nginx 502 from a CDN's.
-  - Normally called by M(badgateway.nginx.nginx_diagnose), which works out the targets from the
-    nginx facts and turns the results into findings.
+  - Normally called by M(badgateway.nginx.nginx_diagnose) with O(discover=true); the module then also
+    reads the nginx configuration on the host (as M(badgateway.nginx.nginx_facts) does), finds the
+    targets, error logs and worker user in it with the collection's own parser, and probes them in the
+    same run (one module execution per host); it returns the raw configuration for the controller,
+    which builds the facts and the findings.
 author:
   - badgateway.nginx maintainers (@badgateway)
 options:
+  discover:
+    description:
+      - Read the nginx configuration here and add every target it passes to (C(*_pass) targets and the
+        members of the upstreams they name), its error logs and its worker user and group to what is checked.
+      - The result then carries C(nginx_raw) (the configuration as nginx read it, for
+        M(badgateway.nginx.nginx_facts)'s controller side) and, on a host without nginx, C(nginx_note).
+    type: bool
+    default: false
+    version_added: 0.2.0
+  max_file_size:
+    description: With O(discover), configuration files larger than this many bytes are not read.
+    type: int
+    default: 16777216
+    version_added: 0.2.0
   tcp_targets:
     description: TCP targets to probe.
     type: list
@@ -127,6 +144,7 @@ options:
 notes:
   - Reading logs, sockets of other users and firewall rules needs root; use C(become=true).
 extends_documentation_fragment:
+  - badgateway.nginx.nginx_cli
   - action_common_attributes
   - badgateway.nginx.attributes.info_module
   - badgateway.nginx.attributes.platform_linux
@@ -149,6 +167,16 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+nginx_raw:
+  description:
+    - With O(discover), the configuration as nginx read it (files, C(nginx -V), C(nginx -t)'s messages, what the
+      running master loaded), the input of the facts; null on a host without nginx.
+  returned: when discover is true
+  type: dict
+nginx_note:
+  description: With O(discover), why only the upstream-side checks ran (no nginx on the host), or null.
+  returned: when discover is true
+  type: str
 checks:
   description: Everything the node saw.
   returned: success
@@ -216,7 +244,13 @@ from ansible_collections.badgateway.nginx.plugins.module_utils import _firewall 
 from ansible_collections.badgateway.nginx.plugins.module_utils import _logs as log_reader
 from ansible_collections.badgateway.nginx.plugins.module_utils import _php_fpm as fpm
 from ansible_collections.badgateway.nginx.plugins.module_utils import _host_checks as probe
-from ansible_collections.badgateway.nginx.plugins.module_utils._command import run
+from ansible_collections.badgateway.nginx.plugins.module_utils._command import UserError, run
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_facts import (
+    ConfigError, build_facts, error_log_paths, probe_targets)
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_gather import collect as collect_config
+
+# seconds nginx -V / -T may take when the configuration is read here (nginx_facts' default)
+NGINX_TIMEOUT = 30
 
 KERNEL_LOGS = ('/var/log/kern.log', '/var/log/messages')
 # the epochs of at most this many "server reached pm.max_children" lines per pool are returned
@@ -358,6 +392,11 @@ def main():
                 url=dict(type='str', required=True), host=dict(type='str'))),
             timeout=dict(type='float', default=3),
             journal_dir=dict(type='path', default='/var/lib/badgateway-nginx'),
+            discover=dict(type='bool', default=False),
+            nginx_bin=dict(type='path'),
+            config=dict(type='path'),
+            prefix=dict(type='path'),
+            max_file_size=dict(type='int', default=16777216),
         ),
         supports_check_mode=True,
     )
@@ -365,7 +404,51 @@ def main():
     error = option_error(p)
     if error:
         module.fail_json(msg=error)
-    module.exit_json(changed=False, checks=collect(p))
+    result = {'changed': False}
+    if p['discover']:
+        try:
+            result.update(discover(p))
+        except DiscoveryError as e:
+            module.fail_json(msg=str(e), **e.extra)
+    result['checks'] = collect(p)
+    module.exit_json(**result)
+
+
+class DiscoveryError(Exception):
+    def __init__(self, msg, **extra):
+        super(DiscoveryError, self).__init__(msg)
+        self.extra = extra
+
+
+def discover(p):
+    """Read the nginx configuration here and add what it names to what p says to check.
+
+    Returns {'nginx_raw': the configuration as nginx read it (None without nginx), 'nginx_note'}.
+    The facts are built here with the controller's own code (module_utils/_nginx_facts) only to
+    find the targets, logs and worker user; the controller builds them again from nginx_raw.
+    """
+    try:
+        options = dict((k, p[k]) for k in ('nginx_bin', 'config', 'prefix', 'max_file_size'))
+        raw = collect_config(dict(options, timeout=NGINX_TIMEOUT))
+    except UserError as e:
+        msg = str(e)
+        if not p['nginx_bin'] and 'nginx binary' in msg and 'not found' in msg:
+            return {'nginx_raw': None, 'nginx_note': 'nginx is not installed here: only the upstream-side checks ran'}
+        raise DiscoveryError('nginx facts: %s' % msg)
+    try:
+        facts = build_facts(raw)
+    except ConfigError as e:
+        raise DiscoveryError('nginx facts: %s' % e, validation=raw.get('validation'))
+    tcp, unix = probe_targets(facts)
+    p['tcp_targets'] = p['tcp_targets'] + [t for t in tcp if t not in p['tcp_targets']]
+    p['unix_targets'] = p['unix_targets'] + [u for u in unix if u not in p['unix_targets']]
+    p['error_logs'] = p['error_logs'] + [x for x in error_log_paths(facts) if x not in p['error_logs']]
+    user = facts.get('user') or {}
+    if user.get('name'):
+        p['nginx_user'] = user['name']
+    if user.get('group'):
+        p['nginx_group'] = user['group']
+    return {'nginx_raw': raw, 'nginx_note': None}
 
 
 def option_error(p):
@@ -380,6 +463,7 @@ def option_error(p):
         checks += [validate.no_nul('%s[%d]' % (option, i), v) for i, v in enumerate(p[option])]
     checks += [validate.single_line(option, p[option]) for option in ('nginx_user', 'nginx_group')]
     checks.append(validate.no_nul('journal_dir', p['journal_dir']))
+    checks += [validate.nginx_paths_error(p), validate.at_least('max_file_size', p['max_file_size'], 1, ' byte')]
     for i, c in enumerate(p['http_checks']):
         checks += [validate.single_line('http_checks[%d].%s' % (i, k), c.get(k)) for k in ('url', 'host')]
     checks += [None if 1 <= p['log_lines'] <= 1000000 else 'log_lines must be between 1 and 1000000',

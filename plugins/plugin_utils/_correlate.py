@@ -23,6 +23,7 @@ import difflib
 import re
 
 from ansible_collections.badgateway.nginx.plugins.module_utils._firewall import blocking_rules, describe
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_facts import routes_by_target
 from ansible_collections.badgateway.nginx.plugins.plugin_utils import _causes as registry
 
 # services that never are the backend a proxy_pass meant
@@ -33,15 +34,6 @@ LOOPBACK = ('127.0.0.1', '::1', 'localhost')
 # (8080/8081, 3000/3001, 9000/9001 are the mix-ups seen in the field; a stray listener far
 # away is not evidence)
 MISMATCH_MAX_PORT_DISTANCE = 100
-
-
-def target_key(target):
-    """A hashable key for a normalised target (facts) or a log 'upstream' field."""
-    if target.get('kind') == 'unix':
-        return ('unix', target.get('path'))
-    if target.get('kind') == 'upstream':
-        return ('upstream', target.get('upstream'))
-    return ('tcp', (target.get('host') or '').strip('[]'), target.get('port'))
 
 
 LOG_UPSTREAM = re.compile(r'^(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<rest>.*)$')
@@ -70,55 +62,6 @@ def log_upstream_key(upstream, upstream_names=()):
     if port.isdigit():
         return ('tcp', host, int(port))
     return ('tcp', host, {'https': 443, 'grpcs': 443}.get(scheme, 80))
-
-
-def _where(item):
-    if not item:
-        return None
-    return {'file': item.get('file'), 'line': item.get('line')}
-
-
-def routes_by_target(facts):
-    """target key -> [route], a route being where nginx passes to it (server, location, pass)."""
-    routes = {}
-    if not facts:
-        return routes
-    upstreams = facts.get('upstreams') or {}
-    for server in facts.get('servers') or []:
-        for loc in server.get('locations') or []:
-            p = loc.get('pass')
-            if not p:
-                continue
-            route = {'server': {'name': (server.get('server_name') or [''])[0], 'file': server.get('file'),
-                                'line': server.get('line')},
-                     'location': {'match': loc.get('match'), 'modifier': loc.get('modifier'),
-                                  'file': loc.get('file'), 'line': loc.get('line')},
-                     'pass': {'directive': p.get('directive'), 'file': p.get('file'), 'line': p.get('line'),
-                              'raw': p['target'].get('raw')},
-                     'settings': loc, 'upstream': None}
-            key = target_key(p['target'])
-            routes.setdefault(key, []).append(route)
-            if key[0] == 'upstream' and key[1] in upstreams:
-                up = upstreams[key[1]]
-                for member in up.get('servers') or []:
-                    member_route = dict(route)
-                    member_route['upstream'] = {'name': key[1], 'file': up.get('file'), 'line': up.get('line'),
-                                                'member': member.get('address'), 'member_file': member.get('file'),
-                                                'member_line': member.get('line')}
-                    routes.setdefault(target_key(member['target']), []).append(member_route)
-    return routes
-
-
-def probe_targets(facts):
-    """What the node must probe: every pass target and every upstream member (tcp and unix)."""
-    tcp, unix = [], []
-    for key in routes_by_target(facts):
-        if key[0] == 'tcp' and key[1] and key[2]:
-            if {'host': key[1], 'port': key[2]} not in tcp:
-                tcp.append({'host': key[1], 'port': key[2]})
-        elif key[0] == 'unix' and key[1] not in unix:
-            unix.append(key[1])
-    return tcp, unix
 
 
 # the node-side log kinds that tell why a connection to a target failed (module_utils/_logs)

@@ -140,7 +140,7 @@ UPSTREAM = Dict(dict(WHERE, servers=List(Dict(dict(WHERE, address=SCALAR, args=L
 FACTS = Dict({'servers': List(SERVER), 'upstreams': Map(UPSTREAM), 'user': Dict({'name': SCALAR, 'group': SCALAR}),
               'counts': Map(SCALAR), 'config': SCALAR,
               'validation': Dict({'errors': List(Dict(dict(WHERE, message=SCALAR)))}),
-              'gathered': Dict({'id': SCALAR})})
+              'gathered': Dict({'id': SCALAR}), 'moved': Map(List(List(SCALAR)))})
 # nginx_summary reads these directly
 _SUMMARY_PASS = Dict(LOCATION.keys['pass'].keys, required=('directive', 'target'))
 _SUMMARY_LOCATION = Dict(dict(LOCATION.keys, **{'pass': _SUMMARY_PASS}), required=('match', 'modifier'))
@@ -163,6 +163,5 @@ OPTIONS = Dict({'value': SCALAR, 'maximum': SCALAR, 'also': Map(SCALAR), 'measur
                 'probe_targets': List(ANY), 'probe_results': List(Dict({'header_bytes': _Type(NUMBER, 'a number')})),
                 'size': SCALAR, 'listen_mode': SCALAR, 'floor': SCALAR, 'cap': SCALAR, 'reserve': SCALAR,
                 'max_children': SCALAR, 'locations': SELECTORS, 'websocket': SELECTORS, 'http_version': SCALAR,
-                'map_file': SCALAR, 'headers': ANY,
-                'shifts': Dict({'facts': ANY, 'files': Map(ANY)})})
+                'map_file': SCALAR, 'headers': ANY})
 IDS = List(SCALAR)

@@ -573,3 +573,51 @@ def plan_headers(facts, locations=None, websocket=None, headers=None, http_versi
             raise PlanError('no file for the $connection_upgrade map: set map_file')
         plan['changes'].insert(0, {'kind': 'nginx', 'path': path, 'scope': 'http', 'block': WEBSOCKET_MAP})
     return plan
+
+
+# --- one transaction per host ---------------------------------------------------------
+
+def merge_parts(parts):
+    """The one nginx_change of a host from the plans of several roles (parts, in the order they were planned).
+
+    A part is {label, changes, verify, php_fpm}.  Every part was planned from the same facts, so the lines
+    of all its changes are lines of the files before the transaction (nginx_change follows its own edits).
+    Returns {changes, verify (each URL once), php_fpm (the parts' settings, later ones winning), labels}.
+    """
+    merged = {'changes': [], 'verify': [], 'php_fpm': {}, 'labels': []}
+    for part in parts or []:
+        merged['labels'].append(part.get('label') or 'change')
+        merged['changes'].extend(part.get('changes') or [])
+        for item in part.get('verify') or []:
+            if item not in merged['verify']:
+                merged['verify'].append(item)
+        merged['php_fpm'].update(part.get('php_fpm') or {})
+    return merged
+
+
+def record_parts(parts, result, check_mode):
+    """What each part changed, from the one nginx_change result: a record per part for the report.
+
+    The result's ``changes`` are the edits in the order given (the parts' changes one after the other);
+    a part's ``diff`` holds the whole-file diff of every file one of its edits is in (a file two parts
+    edited shows both parts' edits, in the one transaction that made them).
+    """
+    records = []
+    edits = result.get('changes') or []
+    diffs = result.get('diff') or []
+    offset = 0
+    for part in parts or []:
+        count = len(part.get('changes') or [])
+        mine = edits[offset:offset + count]
+        offset += count
+        paths = set(c.get('path') for c in part.get('changes') or [])
+        records.append({
+            'label': part.get('label') or 'change',
+            'changed': any(e.get('action') not in (None, 'none') for e in mine) if mine else bool(result.get('changed')),
+            'changes': mine,
+            'diff': [d for d in diffs if d.get('before_header') in paths],
+            'recovered': result.get('recovered') or [],
+            'check_mode': bool(check_mode),
+            'transaction': len(parts) > 1 and [p.get('label') or 'change' for p in parts] or None,
+        })
+    return records

@@ -89,9 +89,11 @@ MODULES = {
                  'verify.error_log': 'log_path', 'journal_dir': 'path', 'lock_timeout': 'count',
                  'recover_only': 'bool', 'timeout': 'seconds_int'}),
     'nginx_probe': dict(
-        base=dict(tcp_targets=[dict(host='127.0.0.1', port='{backend_port}')], error_logs=['{tree}/run/error.log'],
-                  journal_dir='{root}/out/journal', php_fpm=False, firewall=False, resources=False, timeout=1),
-        options={'tcp_targets': 'list', 'tcp_targets.0.host': 'one_line', 'tcp_targets.0.port': 'port',
+        base=dict(NGINX_TREE, tcp_targets=[dict(host='127.0.0.1', port='{backend_port}')], error_logs=['{tree}/run/error.log'],
+                  journal_dir='{root}/out/journal', php_fpm=False, firewall=False, resources=False, timeout=1, discover=True),
+        secret_by_design=True,
+        options={'nginx_bin': 'bin_path', 'config': 'config_path', 'prefix': 'prefix_path', 'discover': 'bool',
+                 'max_file_size': 'size', 'tcp_targets': 'list', 'tcp_targets.0.host': 'one_line', 'tcp_targets.0.port': 'port',
                  'unix_targets': 'list', 'unix_targets.0': 'log_path', 'nginx_user': 'name', 'nginx_group': 'name',
                  'error_logs': 'list', 'error_logs.0': 'log_path', 'log_lines': 'size', 'log_since': 'count',
                  'redact_query': 'bool', 'php_fpm': 'bool', 'http_checks': 'list', 'timeout': 'seconds_float',
@@ -257,13 +259,21 @@ def filter_cases():
                                  ('errors_item_none', {'servers': [], 'validation': {'errors': [None]}}, 'error'),
                                  ('empty', {'servers': []}, 'ok')]:
         yield ('nginx_summary', 'facts=%s' % label, [value], {}, expect)
+    part = {'label': 'a', 'changes': [{'path': '/x'}], 'verify': [{'url': 'http://127.0.0.1/'}], 'php_fpm': {}}
+    for label, value, expect in [('none', None, 'any'), ('string', 'x', 'error'), ('item_none', [None], 'error'),
+                                 ('changes_string', [dict(part, changes='x')], 'error'),
+                                 ('verify_item_number', [dict(part, verify=[5])], 'error'), ('good', [part], 'ok')]:
+        yield ('transaction_parts', 'parts=%s' % label, [value], {}, expect)
+    for label, value, expect in [('string', 'x', 'error'), ('changes_none_item', {'changes': [None]}, 'error'),
+                                 ('diff_string', {'diff': 'x'}, 'error'), ('empty', {}, 'ok')]:
+        yield ('transaction_parts', 'result=%s' % label, [[part]], {'result': value}, expect)
 
 
 def all_cases():
     cases = list(generated_cases()) + list(SPECIAL)
     for name, label, fargs, fkwargs, expect in filter_cases():
         cases.append(dict(kind='filter', target=name, id='filter/%s/%s' % (name, label), fargs=fargs, fkwargs=fkwargs,
-                          expect=expect, names=[name, 'findings', 'facts', 'options', 'kind', 'include', 'exclude']))
+                          expect=expect, names=[name, 'findings', 'facts', 'options', 'kind', 'include', 'exclude', 'parts', 'result']))
     for case in cases:
         case.setdefault('names', [])
         reason = XFAIL.get(case['id'])

@@ -47,7 +47,7 @@ def test_tarball_holds_the_collection_and_nothing_else(installed):
     with tarfile.open(str(tarball)) as tar:
         names = set(tar.getnames())
     for needed in ('galaxy.yml', 'MANIFEST.json', 'meta/runtime.yml', 'meta/execution-environment.yml',
-                   'plugins/action/nginx_facts.py', 'plugins/plugin_utils/_facts.py',
+                   'plugins/action/nginx_facts.py', 'plugins/module_utils/_nginx_facts.py',
                    'plugins/module_utils/_nginx_cli.py', 'roles/nginx_facts/meta/argument_specs.yml',
                    'playbooks/facts.yml', 'README.md') + tuple('plugins/modules/%s.py' % m for m in MODULES):
         assert needed in names or needed == 'galaxy.yml', needed

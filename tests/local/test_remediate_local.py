@@ -175,6 +175,9 @@ def test_remediate_localhost_without_systemd(broken_nginx, tmp_path):
     os.kill(broken_nginx['master'], 0)  # the same master: reloaded, never restarted
     rem = report['hosts']['localhost']['remediation']
     assert rem['rollback'] is None and rem['check_mode'] is False
+    # both plans were applied by one transaction (one validation, one reload, one verification)
+    assert [(a['label'], a['transaction']) for a in rem['changes']] == [
+        ('upstream_target', ['upstream_target', 'proxy_timeouts']), ('proxy_timeouts', ['upstream_target', 'proxy_timeouts'])]
     assert sorted(rem['fixed']) == ['target_mismatch 127.0.0.1:%d' % broken_nginx['wrong'],
                                     'upstream_timeout 127.0.0.1:%d' % broken_nginx['slow']]
     assert report['hosts']['localhost']['findings'] == []
@@ -202,12 +205,11 @@ def test_a_rollback_stops_the_rollout_and_the_report_says_why(broken_nginx, tmp_
             if 'proxy_read_timeout 1500ms;' in ln] == [['+', 'proxy_read_timeout', '1500ms;']]
     with open(rem['rollback']['failing_version'][conf]['saved']) as f:
         assert 'proxy_read_timeout 1500ms;' in f.read()
-    # the change before it (upstream_target) was committed and stays; the failed one is back to what it was
+    # one transaction for the host: the re-pointed pass (upstream_target) and the timeout were applied
+    # together and are put back together, byte for byte
     with open(conf) as f:
-        now = f.read()
-    assert now == original.replace('proxy_pass http://127.0.0.1:%d;' % broken_nginx['wrong'],
-                                   'proxy_pass http://127.0.0.1:%d;' % broken_nginx['app'])
-    assert [a['label'] for a in rem['changes']] == ['upstream_target']
-    assert status(broken_nginx['url'] + '/app/x') == 200
+        assert f.read() == original
+    assert rem['changes'] == []
+    assert status(broken_nginx['url'] + '/app/x') == 502
     # the failing version is kept on the node, in the journal's failed/ (the report has its path and a diff)
-    assert sorted(os.listdir(str(tmp_path / 'journal'))) == ['failed', 'last-commit', 'lock']
+    assert sorted(os.listdir(str(tmp_path / 'journal'))) == ['failed', 'lock']

@@ -10,7 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.badgateway.nginx.plugins.plugin_utils._correlate import target_key
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_facts import target_key
 
 ID = 'no_live_upstreams'
 CATALOG_ORDER = 100

@@ -1,9 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026, badgateway.nginx contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""nginx_diagnose reports the module executions it really made: each one runs the real module
-(nginx_facts against the controller's real nginx binary, nginx_probe on this host) in its own
-process, the way Ansible runs it on a node, and is counted by the test as it happens."""
+"""nginx_diagnose makes one module execution per host and says so: the real nginx_probe module
+(discovering the configuration of the controller's real nginx and probing its targets) runs in its
+own process, the way Ansible runs it on a node, and is counted by the test as it happens."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -58,5 +58,10 @@ def test_the_executions_made_are_the_executions_reported(tmp_path):
     (tmp_path / 'error.log').write_text('')
     result, calls = run_action(tmp_path, dict(QUIET, config=str(conf), prefix=str(tmp_path) + '/'))
     assert not result.get('failed'), result
-    assert calls == ['badgateway.nginx.nginx_facts', 'badgateway.nginx.nginx_probe']
-    assert result['ansible_facts']['nginx_diagnosis']['module_executions'] == len(calls)
+    assert calls == ['badgateway.nginx.nginx_probe']
+    assert result['ansible_facts']['nginx_diagnosis']['module_executions'] == len(calls) == 1
+    # the node found the target in the configuration and probed it in the same run
+    probes = result['ansible_facts']['nginx_diagnosis']['checks']['probes']
+    assert [(p['host'], p['port'], p['result']) for p in probes] == [('127.0.0.1', 2, 'refused')]
+    assert result['ansible_facts']['nginx']['servers'][0]['locations'][0]['pass']['target']['port'] == 2
+    assert 'findings' not in result and 'findings' not in result['ansible_facts']['nginx_diagnosis']

@@ -15,7 +15,7 @@ import os
 
 from ansible_collections.badgateway.nginx.plugins.module_utils import _logs as log_reader, _php_fpm as php_fpm
 from ansible_collections.badgateway.nginx.plugins.modules import nginx_probe
-from ansible_collections.badgateway.nginx.plugins.plugin_utils._facts import build_facts
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_facts import build_facts
 from ansible_collections.badgateway.nginx.plugins.plugin_utils import _correlate as dx
 from ansible_collections.badgateway.nginx.plugins.plugin_utils._causes import pool_exhausted
 

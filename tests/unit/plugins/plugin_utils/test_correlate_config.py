@@ -13,7 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.badgateway.nginx.plugins.plugin_utils import _correlate as dx
-from ansible_collections.badgateway.nginx.plugins.plugin_utils._facts import build_facts
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_facts import build_facts
 
 MAIN = 'events {}\nhttp {\n    include /etc/nginx/conf.d/*.conf;\n}\n'
 APP = 'server {\n    listen 80;\n    location /dead/ {\n        proxy_pass http://127.0.0.1:9003;\n    }\n}\n'

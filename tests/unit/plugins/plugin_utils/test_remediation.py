@@ -14,7 +14,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_edit import EditError, plan_edit, record_shift, shift_line
-from ansible_collections.badgateway.nginx.plugins.plugin_utils._facts import build_facts
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_facts import build_facts
 from ansible_collections.badgateway.nginx.plugins.plugin_utils import _remediation as rx
 
 SITE = '/etc/nginx/sites-enabled/app.conf'

@@ -15,7 +15,7 @@ import os
 
 import pytest
 
-from ansible_collections.badgateway.nginx.plugins.plugin_utils import _facts as cfg
+from ansible_collections.badgateway.nginx.plugins.module_utils import _nginx_facts as cfg
 
 CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                        'fixtures', 'configs')

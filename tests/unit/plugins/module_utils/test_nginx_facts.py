@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 from ansible_collections.badgateway.nginx.plugins.module_utils import _nginx_cli as nc
-from ansible_collections.badgateway.nginx.plugins.plugin_utils import _facts as cfg
+from ansible_collections.badgateway.nginx.plugins.module_utils import _nginx_facts as cfg
 
 NGINX = shutil.which('nginx') or '/usr/sbin/nginx'
 

@@ -758,3 +758,73 @@ def build_facts(raw):
     finally:
         if enabled:
             gc.enable()
+
+
+# --- what the node must look at, from the facts -----------------------------------------------
+# (the node builds the facts with this same code to find its own targets and logs, and the
+# controller builds them again from the raw configuration it returns)
+
+def target_key(target):
+    """A hashable key for a normalised target (facts) or a log 'upstream' field."""
+    if target.get('kind') == 'unix':
+        return ('unix', target.get('path'))
+    if target.get('kind') == 'upstream':
+        return ('upstream', target.get('upstream'))
+    return ('tcp', (target.get('host') or '').strip('[]'), target.get('port'))
+
+
+def routes_by_target(facts):
+    """target key -> [route], a route being where nginx passes to it (server, location, pass)."""
+    routes = {}
+    if not facts:
+        return routes
+    upstreams = facts.get('upstreams') or {}
+    for server in facts.get('servers') or []:
+        for loc in server.get('locations') or []:
+            p = loc.get('pass')
+            if not p:
+                continue
+            route = {'server': {'name': (server.get('server_name') or [''])[0], 'file': server.get('file'),
+                                'line': server.get('line')},
+                     'location': {'match': loc.get('match'), 'modifier': loc.get('modifier'),
+                                  'file': loc.get('file'), 'line': loc.get('line')},
+                     'pass': {'directive': p.get('directive'), 'file': p.get('file'), 'line': p.get('line'),
+                              'raw': p['target'].get('raw')},
+                     'settings': loc, 'upstream': None}
+            key = target_key(p['target'])
+            routes.setdefault(key, []).append(route)
+            if key[0] == 'upstream' and key[1] in upstreams:
+                up = upstreams[key[1]]
+                for member in up.get('servers') or []:
+                    member_route = dict(route)
+                    member_route['upstream'] = {'name': key[1], 'file': up.get('file'), 'line': up.get('line'),
+                                                'member': member.get('address'), 'member_file': member.get('file'),
+                                                'member_line': member.get('line')}
+                    routes.setdefault(target_key(member['target']), []).append(member_route)
+    return routes
+
+
+def probe_targets(facts):
+    """What the node must probe: every pass target and every upstream member (tcp and unix)."""
+    tcp, unix = [], []
+    for key in routes_by_target(facts):
+        if key[0] == 'tcp' and key[1] and key[2]:
+            if {'host': key[1], 'port': key[2]} not in tcp:
+                tcp.append({'host': key[1], 'port': key[2]})
+        elif key[0] == 'unix' and key[1] not in unix:
+            unix.append(key[1])
+    return tcp, unix
+
+
+NOT_FILES = ('stderr', '/dev/stderr', '/dev/null')
+
+
+def error_log_paths(facts):
+    paths = []
+    for log in (facts or {}).get('error_log') or []:
+        path = log.get('path')
+        if not path or path in NOT_FILES or path.startswith(('syslog:', 'memory:')) or not path.startswith('/'):
+            continue
+        if path not in paths:
+            paths.append(path)
+    return paths
