@@ -82,7 +82,7 @@ def import_code():
         os.symlink(REPO, os.path.join(link_dir, 'nginx'))
     sys.path.insert(0, base)
     from ansible_collections.badgateway.nginx.plugins.module_utils import _nginx_cli as nginx_cli
-    from ansible_collections.badgateway.nginx.plugins.plugin_utils import _facts as facts_builder
+    from ansible_collections.badgateway.nginx.plugins.module_utils import _nginx_facts as facts_builder
     return crossplane, nginx_cli, facts_builder, tmp
 
 
@@ -772,7 +772,7 @@ def print_table(res, args):
 def code_ids():
     """Short sha256 of the benchmarked files (they change while the collection is developed)."""
     ids = {}
-    for rel in ('plugins/module_utils/_nginx_cli.py', 'plugins/plugin_utils/_facts.py'):
+    for rel in ('plugins/module_utils/_nginx_cli.py', 'plugins/module_utils/_nginx_facts.py'):
         with open(os.path.join(REPO, rel), 'rb') as f:
             ids[rel] = hashlib.sha256(f.read()).hexdigest()[:12]
     return ids
