@@ -149,7 +149,7 @@ def _label(finding):
 
 
 def plan_timeouts(findings, facts, value=None, maximum='300s', also=None):
-    """upstream_timeout: the module's read timeout at each failing location (the narrowest scope), and the
+    """upstream_timeout: the module's read (or send) timeout at each failing location (the narrowest scope), and the
     other kinds given in also ({'connect': '10s', 'send': '60s'}) for the same module at the same place."""
     plan = _empty()
     cap = parse_seconds(maximum)
@@ -175,7 +175,8 @@ def plan_timeouts(findings, facts, value=None, maximum='300s', also=None):
         routes = _routes(f)
         if not routes:
             plan['skipped'].append({'finding': _label(f), 'reason': 'no location to change'})
-        module = directive[:-len('_read_timeout')] if directive.endswith('_read_timeout') else None
+        found = re.match(r'^([a-z]+)_(connect|send|read)_timeout$', directive)
+        module = found.group(1) if found else None
         for route in routes:
             _add_unique(plan['changes'], _nginx_change(route, directive, [wanted]))
             for kind, val in sorted(also.items()):

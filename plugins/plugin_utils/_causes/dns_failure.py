@@ -48,17 +48,31 @@ def connect(ctx, target):
 
 
 def host(ctx):
-    """nginx's resolver failed on a name at run time (a *_pass with variables)."""
-    for i, g in ctx.logs_of_kind(('no_resolver', 'resolve_failed', 'host_not_found')):
-        name = g.get('name') or (g['key'][1] if g['key'] else None)
+    """nginx's resolver failed on a name at run time (a *_pass with variables).
+
+    A line that names no host ("send() failed (111: ...) while resolving, resolver: ...") is about the
+    resolver itself: it is evidence of the findings about names, or, when no line names one, the finding.
+    """
+    groups = ctx.logs_of_kind(('no_resolver', 'resolve_failed', 'host_not_found'))
+    named = [(i, g) for i, g in groups if g.get('name') or g['key']]
+    resolver_lines = ctx.evidence_logs([(i, g) for i, g in groups if not (g.get('name') or g['key'])])
+    for i, g in named:
+        name = g.get('name') or g['key'][1]
         routes = [r for k, rs in ctx.routes.items() for r in rs if k[0] == 'tcp' and k[1] == name]
         if not routes:
             routes = [r for k, rs in ctx.routes.items() for r in rs if (r['pass'].get('raw') or '').find('$') >= 0]
-        ctx.add(ID, ('tcp', name, None) if name else None,
+        evidence = {'log': ctx.evidence_logs([(i, g)]), 'resolver': ctx.facts.get('resolver')}
+        if resolver_lines:
+            evidence['resolver_errors'] = resolver_lines
+        ctx.add(ID, ('tcp', name, None),
                 ('no resolver is defined to resolve %s' % name) if g['kind'] == 'no_resolver'
                 else '%s could not be resolved' % name,
-                {'log': ctx.evidence_logs([(i, g)]), 'resolver': ctx.facts.get('resolver')},
-                {'name': name, 'directive': 'resolver'}, routes=routes)
+                evidence, {'name': name, 'directive': 'resolver'}, routes=routes)
+    if resolver_lines and not named:
+        routes = [r for rs in ctx.routes.values() for r in rs if (r['pass'].get('raw') or '').find('$') >= 0]
+        ctx.add(ID, None, 'nginx cannot get answers from its resolver (%s)' % (
+            ', '.join(sorted(set(g['kind'].replace('_', ' ') for g in resolver_lines)))),
+            {'log': resolver_lines, 'resolver': ctx.facts.get('resolver')}, {'directive': 'resolver'}, routes=routes)
 
 
 STEPS = (('config', 10, config), ('connect', 30, connect), ('host', 20, host))

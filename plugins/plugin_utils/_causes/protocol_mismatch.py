@@ -21,7 +21,8 @@ DOC = {
     'evidence': '`upstream sent invalid header`, `upstream sent no valid HTTP/1.0 header`, '
                 '`SSL_do_handshake() failed ... while SSL handshaking to upstream`',
     'decided': 'plain HTTP to a port that completes a TLS handshake (or the reverse), found by a TLS probe; without the '
-               "probe's proof, the log lines alone",
+               "probe's proof, the log lines alone, and then the other scheme is proposed only when the probe does not "
+               'rule it out (a backend that sends a broken header and speaks no TLS needs its own fix, not https)',
     'fix': 'role `upstream_target`: `http://` to `https://` or back',
 }
 PLAIN_SCHEMES = ('http', 'fastcgi', 'uwsgi', 'scgi', 'grpc')
@@ -59,9 +60,11 @@ def response(ctx, target):
     kinds_seen = sorted(set(g['kind'] for _i, g in logs))
     raw = ((target.routes()[0]['pass'] if target.routes() else {}) or {}).get('raw') or ''
     fix = {}
-    if 'no_valid_http' in kinds_seen or 'invalid_header' in kinds_seen:
+    tls = target.probe.get('tls')
+    # a scheme is proposed only when the TLS probe does not say the other one is wrong too
+    if ('no_valid_http' in kinds_seen or 'invalid_header' in kinds_seen) and tls is not False:
         fix = _swap(raw, 'http://', 'https://')
-    elif 'ssl_handshake' in kinds_seen:
+    elif 'ssl_handshake' in kinds_seen and tls is not True:
         fix = _swap(raw, 'https://', 'http://')
     ctx.add(ID, target.key, 'nginx and %s do not speak the same protocol (%s)' % (target.text, ', '.join(kinds_seen)),
             {'log': ctx.evidence_logs(logs)}, fix)

@@ -22,12 +22,21 @@ DOC = {
     'title': 'the backend is slower than nginx waits (a 504)',
     'evidence': '`upstream timed out (110: ...) while reading response header from upstream`',
     'decided': "the route's `*_read_timeout` against the backend's own limit (`request_terminate_timeout`, "
-               '`max_execution_time`); not when the target is a PHP-FPM pool that reached `pm.max_children` while the '
-               'timed-out requests waited (see `pool_exhausted`)',
+               '`max_execution_time`); a timeout `while sending request to upstream` is the route\'s `*_send_timeout` '
+               '(the backend did not read the request body in time); not when the target is a PHP-FPM pool that '
+               'reached `pm.max_children` while the timed-out requests waited (see `pool_exhausted`)',
     'fix': 'role `proxy_timeouts`: raise the read timeout at the failing locations only, at least to the backend\'s '
            'limit (60 s at least; twice the current value when that is already above the limit)',
 }
 MINIMUM_SECONDS = 60
+# the phase nginx names at the end of the line: sending the request (proxy_send_timeout) or reading the answer
+SEND_PHASE = 'while sending request to upstream'
+
+
+def phase(logs):
+    """'send' when every sample line of the groups timed out while sending the request, else 'read'."""
+    samples = [line for _i, g in logs for line in g.get('samples') or []]
+    return 'send' if samples and all(SEND_PHASE in line for line in samples) else 'read'
 
 
 def backend_limit(ctx, key):
@@ -56,17 +65,21 @@ def response(ctx, target):
     if not logs:
         return
     module = target.module() or 'proxy'
-    read = (target.settings().get('timeouts') or {}).get('read') or {}
-    limit = backend_limit(ctx, target.key)
+    stage = phase(logs)
+    current = (target.settings().get('timeouts') or {}).get(stage) or {}
+    # the backend's own limit is how long it may take to answer, not to read the request
+    limit = backend_limit(ctx, target.key) if stage == 'read' else None
     wanted = max(MINIMUM_SECONDS, int(limit['seconds'])) if limit and limit.get('seconds') else MINIMUM_SECONDS
-    if read.get('seconds') and read['seconds'] >= wanted:
-        wanted = int(read['seconds']) * 2
-    fix = {'directive': '%s_read_timeout' % module, 'value': '%ds' % wanted,
-           'current': read.get('value'), 'current_file': read.get('file'), 'current_line': read.get('line')}
-    summary = '%s did not answer within %s_read_timeout %s (%s)' % (
-        target.text, module, read.get('value'),
-        'nginx default' if read.get('default') else '%s:%s' % (read.get('file'), read.get('line')))
-    ctx.add(ID, target.key, summary, {'log': ctx.evidence_logs(logs), 'read_timeout': read, 'backend_limit': limit}, fix)
+    if current.get('seconds') and current['seconds'] >= wanted:
+        wanted = int(current['seconds']) * 2
+    directive = '%s_%s_timeout' % (module, stage)
+    fix = {'directive': directive, 'value': '%ds' % wanted,
+           'current': current.get('value'), 'current_file': current.get('file'), 'current_line': current.get('line')}
+    summary = '%s did not %s within %s %s (%s)' % (
+        target.text, 'read the request' if stage == 'send' else 'answer', directive, current.get('value'),
+        'nginx default' if current.get('default') else '%s:%s' % (current.get('file'), current.get('line')))
+    evidence = {'log': ctx.evidence_logs(logs), '%s_timeout' % stage: current, 'backend_limit': limit}
+    ctx.add(ID, target.key, summary, evidence, fix)
 
 
 STEPS = (('response', 10, response),)
