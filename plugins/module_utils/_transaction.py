@@ -1197,6 +1197,8 @@ class Transaction(object):
         self._fpm_restart = False
         self._nginx_tree = None
         self._fpm_tree = None
+        # reload: false (nginx_directive): journal, apply, validate and commit only
+        self.edit_only = params.get('reload') is False
 
     # --- helpers
     def step(self, name, func):
@@ -1378,6 +1380,8 @@ class Transaction(object):
         for p in changed:
             kinds |= files[p]['kinds']
         snaps = [files[p]['snap'] for p in changed]
+        if self.edit_only:
+            return self._edit(files, changed, snaps, kinds)
         try:
             # a stale pid file or a master of another namespace is found before any file is written
             self.step('daemons', lambda: self._masters(kinds))
@@ -1402,6 +1406,39 @@ class Transaction(object):
             failure_at = self.clock()
             self._rollback(e, files, changed, snaps, kinds, failure_at)
         self.step('commit', self._commit)
+        return self.result
+
+    def _edit(self, files, changed, snaps, kinds):
+        """The steps of an edit that is not reloaded (reload: false): journal, apply, validate, commit.
+
+        On a failure every file is put back byte for byte and the journal is deleted; nothing was
+        reloaded, so nothing is reloaded again, and last-commit is not written (the running nginx
+        has not loaded the edit).
+        """
+        try:
+            self.step('journal', lambda: 'wrote %s' % write_journal(self.journal_dir, snaps, self._meta(kinds)))
+        except StepFailed as e:
+            self._discard([])
+            raise TxnFailure('%s; no file was changed' % e, self.result)
+        try:
+            self.step('apply', lambda: self._apply(files, changed))
+            if self.p.get('validate', True):
+                self.step('validate', lambda: self._validate(kinds))
+        except StepFailed as e:
+            self.result.update(rolled_back=False, failed_step=e.step)
+            problems = restore(snaps)
+            checked = [verify_restored(snap) for snap in snaps]
+            problems += ['%s: %s' % (f['path'], f['problem']) for f in checked if f['problem']]
+            self.result['rollback'] = {'restored': not problems, 'files': checked, 'validated': None, 'reloaded': None,
+                                       'routes_ok': None}
+            if problems:
+                raise TxnFailure('%s; RESTORING THE ORIGINAL FILES FAILED: %s. The journal in %s was kept; the next run '
+                                 'restores it (recover_only: true)' % (e, '; '.join(problems), self.journal_dir), self.result)
+            self.result['rolled_back'] = True
+            self._discard([])
+            raise TxnFailure('%s; every file was restored (%d, each read back equal to its journal sha256, owner and mode)'
+                             % (e, len(snaps)), self.result)
+        self.step('commit', lambda: self._discard([]) or 'journal deleted (not reloaded: reload is false)')
         return self.result
 
     def _masters(self, kinds):
@@ -1470,8 +1507,8 @@ class Transaction(object):
             done.append('php-fpm -t ok')
         if 'nginx' in kinds:
             ok, errors, warnings = nginx.test()
+            self.result['validation'] = {'errors': errors, 'warnings': warnings}
             if not ok:
-                self.result['validation'] = {'errors': errors, 'warnings': warnings}
                 raise TxnError('nginx -t: %s' % describe(errors[0]))
             done.append('nginx -t ok')
         return '; '.join(done)

@@ -24,8 +24,12 @@ description:
   - Only directives directly in the selected block count, not those in nested blocks.
   - With O(block), inserts, replaces or removes one small block such as a C(map), identified by its
     name and arguments (its first line).
-  - After writing, runs C(nginx -t) unless O(validate=false); when that fails the original bytes, owner
-    and mode are put back and the task fails naming the first error's C(file:line).
+  - The edit is written as a one-change transaction of M(badgateway.nginx.nginx_change), with the same lock and
+    journal in O(journal_dir) (a run killed mid-edit is restored by the next M(badgateway.nginx.nginx_change)
+    or M(badgateway.nginx.nginx_directive) run); after writing, C(nginx -t) runs unless O(validate=false); when
+    it fails the original bytes, owner and mode are put back and the task fails naming the first error's
+    C(file:line). nginx is not reloaded (use M(badgateway.nginx.nginx_change) for a change that is reloaded
+    and verified).
   - Only a file nginx reads is edited, that is a file of the include tree of the main configuration (O(config), or
     the one C(nginx -V) names); any other path fails and nothing changes.
   - A file's context is where nginx includes it. A file included in the C(http) block (for example
@@ -128,6 +132,16 @@ options:
       - Run C(nginx -t) after writing and put the original back when it fails.
     type: bool
     default: true
+  journal_dir:
+    description: Journal and lock directory on the host (mode 0700, root only), shared with M(badgateway.nginx.nginx_change).
+    type: path
+    default: /var/lib/badgateway-nginx
+    version_added: 0.2.0
+  lock_timeout:
+    description: Seconds to wait for another run's lock.
+    type: int
+    default: 60
+    version_added: 0.2.0
   config:
     description:
       - Main configuration file, passed to C(nginx -t) as C(-c); its include tree says which files may be edited.
@@ -267,28 +281,10 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.badgateway.nginx.plugins.module_utils._command import UserError
-from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_cli import (
-    describe,
-    find_nginx,
-    parse_version,
-    resolve_paths,
-    run,
-    test_config,
-)
-from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_edit import (
-    EditError,
-    atomic_write,
-    from_text,
-    plan_edit,
-    tree_file,
-)
-
-
-def nginx_test(params):
-    binary = find_nginx(params['nginx_bin'])
-    rc, errors, warnings, dummy = test_config(binary, params['config'], params['prefix'], params['timeout'])
-    return rc, errors, warnings
+from ansible_collections.badgateway.nginx.plugins.module_utils._command import UserError, run
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_cli import describe, find_nginx, parse_version, resolve_paths
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_edit import EditError, from_text, plan_edit, tree_file
+from ansible_collections.badgateway.nginx.plugins.module_utils._transaction import Transaction, TxnFailure
 
 
 def main_config(params):
@@ -304,11 +300,15 @@ def main_config(params):
 def check_params(params):
     """A message for the first option with a value that cannot be right, or None."""
     for name in ('path', 'config', 'prefix', 'nginx_bin', 'server_name', 'listen', 'upstream', 'directive', 'key',
-                 'block'):
+                 'block', 'journal_dir'):
         if isinstance(params.get(name), str) and '\x00' in params[name]:
             return '%s contains a NUL byte' % name
     if params['timeout'] < 1:
         return 'timeout must be at least 1 (seconds nginx -t may take), got %d' % params['timeout']
+    if not os.path.isabs(params['journal_dir']):
+        return 'journal_dir must be an absolute path, got %s' % params['journal_dir']
+    if params['lock_timeout'] < 0:
+        return 'lock_timeout must be at least 0, got %d' % params['lock_timeout']
     return None
 
 
@@ -334,6 +334,8 @@ def main():
             config=dict(type='path'),
             prefix=dict(type='path'),
             timeout=dict(type='int', default=30),
+            journal_dir=dict(type='path', default='/var/lib/badgateway-nginx'),
+            lock_timeout=dict(type='int', default=60),
         ),
         required_one_of=[('directive', 'block')],
         mutually_exclusive=[('directive', 'block')],
@@ -366,7 +368,6 @@ def main():
     try:
         with open(real, 'rb') as f:
             before = f.read()
-        st = os.stat(real)
     except (IOError, OSError) as e:
         module.fail_json(msg='cannot read %s: %s' % (real, e.strerror or e), **result)
     spec = dict((k, p[k]) for k in ('scope', 'server_name', 'listen', 'location', 'upstream', 'line',
@@ -391,28 +392,38 @@ def main():
         module.exit_json(**result)
     if p['backup']:
         result['backup_file'] = module.backup_local(real)
+    apply_as_transaction(module, p, spec, result)
+
+
+def apply_as_transaction(module, p, spec, result):
+    """Write the edit as a one-change transaction of nginx_change: lock, journal, apply, nginx -t, commit;
+    on a failure every byte is put back.  No reload: that is nginx_change's job."""
+    change = dict((k, v) for k, v in spec.items() if v is not None)
+    change.update(kind='nginx', path=p['path'])
+    params = {'changes': [change], 'nginx': dict((k, v) for k, v in (('bin', p['nginx_bin']), ('config', p['config']),
+                                                                        ('prefix', p['prefix'])) if v),
+              'journal_dir': p['journal_dir'], 'lock_timeout': p['lock_timeout'], 'timeout': p['timeout'],
+              'reload': False, 'validate': p['validate']}
     try:
-        atomic_write(real, after, st)
-    except (EditError, IOError, OSError) as e:
-        module.fail_json(msg='cannot write %s: %s' % (real, getattr(e, 'strerror', None) or e), **result)
-    if p['validate']:
-        try:
-            rc, errors, warnings = nginx_test(p)
-        except UserError as e:
-            rc, errors, warnings = 1, [{'level': 'emerg', 'file': None, 'line': None, 'message': str(e)}], []
-        result['validation'] = dict(errors=errors, warnings=warnings, restored=False)
-        if rc != 0:
-            try:
-                atomic_write(real, before, st)
-            except (EditError, IOError, OSError) as e:
-                module.fail_json(msg='nginx -t failed after the change (%s) and %s could not be put back: %s'
-                                 % (describe(errors[0]), real, getattr(e, 'strerror', None) or e), **result)
-            result['validation']['restored'] = True
-            result['changed'] = False
+        done = Transaction(params).run()
+    except TxnFailure as e:
+        out = e.result
+        validation = out.get('validation')
+        if validation is not None:
+            result['validation'] = dict(validation, restored=bool(out.get('rolled_back')))
+        result['changed'] = False
+        if out.get('failed_step') == 'validate' and out.get('rolled_back') and validation and validation.get('errors'):
             module.fail_json(msg='nginx -t failed after the change, original %s put back: %s'
-                             % (real, describe(errors[0])), **result)
-        for w in warnings:
+                             % (result['real_path'], describe(validation['errors'][0])), **result)
+        steps = out.get('steps') or []
+        where = 'journal_dir %s: ' % p['journal_dir'] if steps and steps[-1].get('name') == 'lock' else ''
+        module.fail_json(msg=where + str(e), steps=steps, **result)
+    if p['validate']:
+        validation = done.get('validation') or {'errors': [], 'warnings': []}
+        result['validation'] = dict(validation, restored=False)
+        for w in validation.get('warnings') or []:
             module.warn(describe(w))
+    result['steps'] = done.get('steps')
     module.exit_json(**result)
 
 

@@ -70,11 +70,12 @@ MODULES = {
                         options=dict(TREE_OPTIONS, max_file_size='size', timeout='seconds_int')),
     'nginx_directive': dict(
         base=dict(NGINX_TREE, path='{tree}/conf.d/app.conf', scope='location', server_name='app.test', location='/',
-                  directive='proxy_connect_timeout', args=['5s']),
+                  directive='proxy_connect_timeout', args=['5s'], journal_dir='{root}/out/journal'),
         may_change=True, names=['{tree}/conf.d/app.conf'],
         options=dict(TREE_OPTIONS, path='edit_path', scope='choice', server_name='name', listen='text', location='raw',
                      upstream='text', line='line', directive='name', args='list', key='text', state='choice',
-                     insert='choice', backup='bool', validate='bool', timeout='seconds_int')),
+                     insert='choice', backup='bool', validate='bool', timeout='seconds_int', journal_dir='path',
+                     lock_timeout='count')),
     'nginx_change': dict(
         base=dict(changes=[dict(path='{tree}/conf.d/app.conf', scope='location', server_name='app.test', location='/',
                                 directive='proxy_connect_timeout', args=['5s'])],

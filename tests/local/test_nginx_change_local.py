@@ -494,6 +494,38 @@ def test_concurrent_run_waits_for_the_lock(lab, tmp_path):
     assert sha256(lab.other) == other_before
 
 
+def test_nginx_directive_takes_the_same_lock(lab, tmp_path):
+    """nginx_directive is a one-change transaction: it waits for the lock a running nginx_change holds."""
+    first = live_change(lab, tmp_path)
+    try:
+        other_before = sha256(lab.other)
+        args = {'path': lab.other, 'scope': 'location', 'location': '/', 'directive': 'return', 'args': ['204', 'x'],
+                'nginx_bin': lab.args([])['nginx']['bin'], 'config': lab.p + 'nginx.conf', 'prefix': lab.p,
+                'journal_dir': lab.journal, 'lock_timeout': 1}
+        proc = subprocess.run([ANSIBLE, 'localhost', '-c', 'local', '-m', 'badgateway.nginx.nginx_directive', '-a',
+                               json.dumps(args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env=module_env(tmp_path), check=False, universal_newlines=True)
+        r = parse(proc.stdout, proc.stderr, proc.returncode)
+        assert r['failed'] is True and r['changed'] is False
+        assert r['msg'].startswith('lock failed: another run (pid '), r['msg']
+        assert sha256(lab.other) == other_before
+    finally:
+        r = finish_live_change(first)
+    assert not r['failed'] and r['changed'] is True, r
+    # once the lock is free it edits, validates and commits, without a reload (no new last-commit)
+    commit = os.path.join(lab.journal, 'last-commit')
+    with open(commit) as f:
+        committed = f.read()
+    proc = subprocess.run([ANSIBLE, 'localhost', '-c', 'local', '-m', 'badgateway.nginx.nginx_directive', '-a',
+                           json.dumps(dict(args, lock_timeout=5))], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          env=module_env(tmp_path), check=False, universal_newlines=True)
+    r = parse(proc.stdout, proc.stderr, proc.returncode)
+    assert not r['failed'] and r['changed'] is True, r
+    assert [s['name'] for s in r['steps']] == ['lock', 'recover', 'plan', 'journal', 'apply', 'validate', 'commit']
+    assert sha256(lab.other) != other_before and not os.path.exists(os.path.join(lab.journal, 'txn'))
+    with open(commit) as f:
+        assert f.read() == committed
+
 POOL = ('; pool www\r\n'
         '[www]\r\n'
         'user = www-data\r\n'
