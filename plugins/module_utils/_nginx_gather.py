@@ -32,7 +32,8 @@ from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_cli import
     split_dump,
 )
 from ansible_collections.badgateway.nginx.plugins.module_utils import _procfs as procfs
-from ansible_collections.badgateway.nginx.plugins.module_utils._transaction import Nginx, TxnError
+from ansible_collections.badgateway.nginx.plugins.module_utils._daemons import Nginx
+from ansible_collections.badgateway.nginx.plugins.module_utils._journal import TxnError
 
 
 def file_mtime(path):

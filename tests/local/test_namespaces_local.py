@@ -32,9 +32,10 @@ from conftest import ansible_env, free_port
 from test_modules_local import ANSIBLE, NGINX, write
 from test_nginx_change_local import Lab, get, run_change, workers
 
+from ansible_collections.badgateway.nginx.plugins.module_utils import _daemons as daemons
+from ansible_collections.badgateway.nginx.plugins.module_utils import _journal as journal
 from ansible_collections.badgateway.nginx.plugins.module_utils import _procfs as procfs
 from ansible_collections.badgateway.nginx.plugins.module_utils import _php_fpm as php_fpm
-from ansible_collections.badgateway.nginx.plugins.module_utils import _transaction as transaction
 
 UNSHARE = shutil.which('unshare')
 PODMAN = shutil.which('podman')
@@ -352,7 +353,7 @@ def test_php_fpm_masters_of_a_container_are_set_aside(container, tmp_path):
     fpm_master = container['fpm_masters'][0]
     assert procfs.foreign_reason(fpm_master) == 'other pid namespace'
     # before: "php-fpm: master process" anywhere in /proc was ours (one master: signalled; several: an error)
-    fpm = transaction.PhpFpm({})
+    fpm = daemons.PhpFpm({})
     assert fpm.master() is None
     assert fpm_master in [a['pid'] for a in fpm.set_aside]
     detail = fpm.reload()
@@ -360,8 +361,8 @@ def test_php_fpm_masters_of_a_container_are_set_aside(container, tmp_path):
     assert '%d (other pid namespace)' % fpm_master in detail, detail
     pid_file = tmp_path / 'php-fpm.pid'
     pid_file.write_text('%d\n' % fpm_master)
-    with pytest.raises(transaction.TxnError) as e:
-        transaction.PhpFpm({'pid_file': str(pid_file)}).master()
+    with pytest.raises(journal.TxnError) as e:
+        daemons.PhpFpm({'pid_file': str(pid_file)}).master()
     assert 'names %d, which is a master in another pid namespace' % fpm_master in str(e.value)
     processes = php_fpm.pool_processes()
     assert fpm_master not in [m['pid'] for m in processes['master']]

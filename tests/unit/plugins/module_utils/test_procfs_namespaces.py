@@ -17,10 +17,11 @@ import os
 
 import pytest
 
+from ansible_collections.badgateway.nginx.plugins.module_utils import _daemons as daemons
+from ansible_collections.badgateway.nginx.plugins.module_utils import _journal as journal
 from ansible_collections.badgateway.nginx.plugins.module_utils import _procfs as procfs
 from ansible_collections.badgateway.nginx.plugins.module_utils import _php_fpm as fpm
 from ansible_collections.badgateway.nginx.plugins.module_utils import _host_checks as probe
-from ansible_collections.badgateway.nginx.plugins.module_utils import _transaction as nt
 
 HOST = {'pid': 'pid:[4026531836]', 'mnt': 'mnt:[4026531841]', 'net': 'net:[4026531840]'}
 CONTAINER = {'pid': 'pid:[4026532301]', 'mnt': 'mnt:[4026532299]', 'net': 'net:[4026532304]'}
@@ -130,7 +131,7 @@ def nginx(tmp_path, proc, pid_text, config='/etc/nginx/nginx.conf'):
             pid_file.unlink()
     else:
         pid_file.write_text(pid_text)
-    return nt.Nginx({'config': config, 'prefix': '/etc/nginx/', 'pid_file': str(pid_file)}, proc=proc)
+    return daemons.Nginx({'config': config, 'prefix': '/etc/nginx/', 'pid_file': str(pid_file)}, proc=proc)
 
 
 def test_nginx_master_by_pid_file_config_and_namespace(tmp_path):
@@ -155,7 +156,7 @@ def test_stale_pid_file_is_an_error_not_another_master(tmp_path, pid_text, why):
     proc = masters_tree(tmp_path)
     os.unlink(os.path.join(proc, '100', 'cmdline'))
     os.unlink(os.path.join(proc, '100', 'stat'))
-    with pytest.raises(nt.TxnError) as e:
+    with pytest.raises(journal.TxnError) as e:
         nginx(tmp_path, proc, pid_text).master()
     msg = str(e.value)
     assert msg.startswith('no nginx master of /etc/nginx/nginx.conf runs in our pid and mount namespaces '
@@ -174,32 +175,32 @@ def test_master_without_c_runs_the_builds_config(tmp_path):
     assert n.master() == 7
     n = nginx(tmp_path, proc, '7\n', '/opt/other.conf')
     n._info = {'paths': {'conf_path': '/etc/nginx/nginx.conf'}}
-    with pytest.raises(nt.TxnError):
+    with pytest.raises(journal.TxnError):
         n.master()
 
 
 def test_php_fpm_master_keeps_to_our_namespaces(tmp_path):
     # the bug: "4 php-fpm masters run (pids ...)" when 3 of them were containers'
     proc = masters_tree(tmp_path)
-    f = nt.PhpFpm({}, proc=proc)
+    f = daemons.PhpFpm({}, proc=proc)
     assert f.master() == 400
     assert [(a['pid'], a['reason']) for a in f.set_aside] == [
         (500, 'other pid namespace'), (600, 'other pid namespace'), (700, 'other pid namespace')]
-    assert nt.PhpFpm({'config': '/etc/php/8.2/fpm/php-fpm.conf'}, proc=proc).master() == 400
-    f = nt.PhpFpm({'config': '/etc/php/7.4/fpm/php-fpm.conf'}, proc=proc)
+    assert daemons.PhpFpm({'config': '/etc/php/8.2/fpm/php-fpm.conf'}, proc=proc).master() == 400
+    f = daemons.PhpFpm({'config': '/etc/php/7.4/fpm/php-fpm.conf'}, proc=proc)
     assert f.master() is None
     assert (400, 'runs /etc/php/8.2/fpm/php-fpm.conf') in [(a['pid'], a['reason']) for a in f.set_aside]
     pid_file = tmp_path / 'fpm.pid'
     pid_file.write_text('500\n')
-    with pytest.raises(nt.TxnError) as e:
-        nt.PhpFpm({'pid_file': str(pid_file), 'config': '/srv/fpm/php-fpm.conf'}, proc=proc).master()
+    with pytest.raises(journal.TxnError) as e:
+        daemons.PhpFpm({'pid_file': str(pid_file), 'config': '/srv/fpm/php-fpm.conf'}, proc=proc).master()
     assert 'pid file %s names 500, which is a master in another pid namespace' % pid_file in str(e.value)
 
 
 def test_two_php_fpm_masters_of_ours_need_a_choice(tmp_path):
     proc = masters_tree(tmp_path, {410: {'ppid': 1, 'title': 'php-fpm: master process (/etc/php/8.3/fpm/php-fpm.conf)'}})
-    with pytest.raises(nt.TxnError) as e:
-        nt.PhpFpm({}, proc=proc).master()
+    with pytest.raises(journal.TxnError) as e:
+        daemons.PhpFpm({}, proc=proc).master()
     assert str(e.value).startswith('2 php-fpm masters run in our pid and mount namespaces (pids 400, 410); 3 other '
                                    'master(s) set aside: 500 (other pid namespace)')
     assert str(e.value).endswith('set php_fpm.pid_file or php_fpm.config')

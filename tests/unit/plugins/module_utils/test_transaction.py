@@ -11,6 +11,9 @@ import os
 
 import pytest
 
+from ansible_collections.badgateway.nginx.plugins.module_utils import _daemons as daemons
+from ansible_collections.badgateway.nginx.plugins.module_utils import _php_fpm_edit as fpm_edit
+from ansible_collections.badgateway.nginx.plugins.module_utils import _journal as journal
 from ansible_collections.badgateway.nginx.plugins.module_utils import _procfs as procfs
 from ansible_collections.badgateway.nginx.plugins.module_utils import _transaction as nt
 
@@ -32,7 +35,7 @@ POOL = (b'; Start a new pool named www.\n'
 # --- the ini editor ------------------------------------------------------------
 
 def test_replace_keeps_spacing_and_comment():
-    r = nt.plan_ini(POOL, 'www', 'pm.max_children', '20')
+    r = fpm_edit.plan_ini(POOL, 'www', 'pm.max_children', '20')
     assert r['action'] == 'replaced' and r['line'] == 8
     assert r['after'] == POOL.replace(b'pm.max_children   =   5   ; raised', b'pm.max_children   =   20   ; raised')
     # the other pool's key of the same name is untouched
@@ -40,48 +43,48 @@ def test_replace_keeps_spacing_and_comment():
 
 
 def test_equal_value_is_no_change():
-    r = nt.plan_ini(POOL, 'www', 'pm.max_children', '5')
+    r = fpm_edit.plan_ini(POOL, 'www', 'pm.max_children', '5')
     assert r == {'after': POOL, 'action': 'none', 'line': 8}
-    r = nt.plan_ini(b'[www]\nlisten.owner = "www-data"\n', 'www', 'listen.owner', 'www-data')
+    r = fpm_edit.plan_ini(b'[www]\nlisten.owner = "www-data"\n', 'www', 'listen.owner', 'www-data')
     assert r['action'] == 'none'
 
 
 def test_insert_after_last_setting_of_the_section():
-    r = nt.plan_ini(POOL, 'www', 'listen.owner', 'www-data')
+    r = fpm_edit.plan_ini(POOL, 'www', 'listen.owner', 'www-data')
     assert r['action'] == 'added' and r['line'] == 9
     assert r['after'] == POOL.replace(b'; raised in 2025\n', b'; raised in 2025\nlisten.owner = www-data\n')
     # last section, file without a final newline
-    r = nt.plan_ini(b'[www]\nuser = a', 'www', 'group', 'b')
+    r = fpm_edit.plan_ini(b'[www]\nuser = a', 'www', 'group', 'b')
     assert r['after'] == b'[www]\nuser = a\ngroup = b\n'
     # section without settings: right after its header
-    r = nt.plan_ini(b'[www]\n; nothing\n[b]\nx = 1\n', 'www', 'pm', 'static')
+    r = fpm_edit.plan_ini(b'[www]\n; nothing\n[b]\nx = 1\n', 'www', 'pm', 'static')
     assert r['after'] == b'[www]\npm = static\n; nothing\n[b]\nx = 1\n'
 
 
 def test_crlf_is_kept():
     data = POOL.replace(b'\n', b'\r\n')
-    r = nt.plan_ini(data, 'www', 'pm.max_children', '7')
+    r = fpm_edit.plan_ini(data, 'www', 'pm.max_children', '7')
     assert r['after'] == data.replace(b'=   5   ;', b'=   7   ;')
-    r = nt.plan_ini(data, 'api', 'group', 'api')
+    r = fpm_edit.plan_ini(data, 'api', 'group', 'api')
     assert r['after'] == data + b'group = api\r\n'
     assert b'\n' not in r['after'].replace(b'\r\n', b'')
 
 
 def test_indented_settings_and_brackets_keys():
     data = b'[www]\n  user = a\n  php_admin_value[memory_limit] = 128M\n'
-    r = nt.plan_ini(data, 'www', 'php_admin_value[memory_limit]', '256M')
+    r = fpm_edit.plan_ini(data, 'www', 'php_admin_value[memory_limit]', '256M')
     assert r['after'] == b'[www]\n  user = a\n  php_admin_value[memory_limit] = 256M\n'
-    r = nt.plan_ini(data, 'www', 'env[PATH]', '/usr/bin')
+    r = fpm_edit.plan_ini(data, 'www', 'env[PATH]', '/usr/bin')
     assert r['after'] == data + b'  env[PATH] = /usr/bin\n'
 
 
 def test_absent_removes_the_line():
-    r = nt.plan_ini(POOL, 'www', 'pm', state='absent')
+    r = fpm_edit.plan_ini(POOL, 'www', 'pm', state='absent')
     assert r['action'] == 'removed' and r['line'] == 7
     assert r['after'] == POOL.replace(b'pm = dynamic\n', b'')
-    assert nt.plan_ini(POOL, 'www', 'nope', state='absent')['action'] == 'none'
+    assert fpm_edit.plan_ini(POOL, 'www', 'nope', state='absent')['action'] == 'none'
     # a commented-out key is not a setting
-    assert nt.plan_ini(POOL, 'www', 'pm.start_servers', state='absent')['action'] == 'none'
+    assert fpm_edit.plan_ini(POOL, 'www', 'pm.start_servers', state='absent')['action'] == 'none'
 
 
 @pytest.mark.parametrize('data,section,key,value,message', [
@@ -96,8 +99,8 @@ def test_absent_removes_the_line():
     (b'[www]\n\x00', 'www', 'pm', 'a', 'binary file'),
 ])
 def test_refusals(data, section, key, value, message):
-    with pytest.raises(nt.TxnError) as e:
-        nt.plan_ini(data, section, key, value, path='f')
+    with pytest.raises(journal.TxnError) as e:
+        fpm_edit.plan_ini(data, section, key, value, path='f')
     assert message in str(e.value)
 
 
@@ -119,9 +122,9 @@ def test_journal_round_trip_and_restore(tmp_path):
     a, b = make_files(tmp_path)
     jdir = str(tmp_path / 'journal')
     new = str(tmp_path / 'new.conf')
-    snaps = [nt.snapshot(a), nt.snapshot(b), nt.snapshot(new)]
+    snaps = [journal.snapshot(a), journal.snapshot(b), journal.snapshot(new)]
     assert snaps[2]['existed'] is False
-    manifest = nt.write_journal(jdir, snaps, {'pid': 42, 'kinds': ['nginx']})
+    manifest = journal.write_journal(jdir, snaps, {'pid': 42, 'kinds': ['nginx']})
     assert os.stat(jdir).st_mode & 0o7777 == 0o700
     txn = os.path.dirname(manifest)
     assert sorted(os.listdir(txn)) == ['f000.orig', 'f001.orig', 'f002.orig', 'manifest.json']
@@ -134,9 +137,9 @@ def test_journal_round_trip_and_restore(tmp_path):
     os.unlink(b)
     with open(new, 'wb') as f:
         f.write(b'x')
-    j = nt.read_journal(jdir)
+    j = journal.read_journal(jdir)
     assert j['manifest']['pid'] == 42 and [s['path'] for s in j['snapshots']] == [a, b, new]
-    assert nt.restore(j['snapshots']) == []
+    assert journal.restore(j['snapshots']) == []
     with open(a, 'rb') as f:
         assert f.read() == b'server { listen 80; }\r\n'
     st = os.stat(a)
@@ -145,28 +148,28 @@ def test_journal_round_trip_and_restore(tmp_path):
         assert f.read() == b'\xff\xfe binary-ish but no NUL'
     assert os.stat(b).st_mode & 0o7777 == 0o604
     assert not os.path.exists(new)
-    nt.discard_journal(jdir)
+    journal.discard_journal(jdir)
     # the journal's directory keeps its marked lock file, the mark that the journal made the directory
-    assert os.listdir(jdir) == ['lock'] and nt.read_journal(jdir) is None
+    assert os.listdir(jdir) == ['lock'] and journal.read_journal(jdir) is None
 
 
 def test_half_written_journal_is_not_trusted(tmp_path):
     a, dummy = make_files(tmp_path)
     jdir = str(tmp_path / 'journal')
-    nt.write_journal(jdir, [nt.snapshot(a)], {'pid': 1})
+    journal.write_journal(jdir, [journal.snapshot(a)], {'pid': 1})
     os.unlink(os.path.join(jdir, 'txn', 'manifest.json'))   # killed before the manifest's rename
-    assert nt.read_journal(jdir) is None
+    assert journal.read_journal(jdir) is None
     assert not os.path.exists(os.path.join(jdir, 'txn'))
 
 
 def test_corrupt_journal_is_kept(tmp_path):
     a, dummy = make_files(tmp_path)
     jdir = str(tmp_path / 'journal')
-    nt.write_journal(jdir, [nt.snapshot(a)], {'pid': 1})
+    journal.write_journal(jdir, [journal.snapshot(a)], {'pid': 1})
     with open(os.path.join(jdir, 'txn', 'f000.orig'), 'ab') as f:
         f.write(b'x')
-    with pytest.raises(nt.TxnError) as e:
-        nt.read_journal(jdir)
+    with pytest.raises(journal.TxnError) as e:
+        journal.read_journal(jdir)
     assert 'does not match its checksum' in str(e.value)
     assert os.path.exists(os.path.join(jdir, 'txn', 'manifest.json'))
     with open(os.path.join(jdir, 'txn', 'manifest.json')) as f:
@@ -175,15 +178,15 @@ def test_corrupt_journal_is_kept(tmp_path):
 
 def test_journal_dir_of_another_user_is_refused(tmp_path):
     d = tmp_path / 'j'
-    nt.secure_dir(str(d))
+    journal.secure_dir(str(d))
     assert os.stat(str(d)).st_mode & 0o7777 == 0o700
     if os.geteuid() == 0:
         os.chown(str(d), 1234, 1234)
-        with pytest.raises(nt.TxnError) as e:
-            nt.secure_dir(str(d))
+        with pytest.raises(journal.TxnError) as e:
+            journal.secure_dir(str(d))
         assert 'belongs to uid 1234' in str(e.value)
-    with pytest.raises(nt.TxnError):
-        nt.secure_dir('relative/dir')
+    with pytest.raises(journal.TxnError):
+        journal.secure_dir('relative/dir')
 
 
 def test_an_existing_directory_is_never_chmodded_or_emptied(tmp_path):
@@ -193,34 +196,34 @@ def test_an_existing_directory_is_never_chmodded_or_emptied(tmp_path):
     (d / 'txn' / 'keep.txt').write_text('mine')
     (d / 'notes').write_text('mine')
     os.chmod(str(d), 0o700)
-    with pytest.raises(nt.TxnError) as e:
-        nt.secure_dir(str(d))
+    with pytest.raises(journal.TxnError) as e:
+        journal.secure_dir(str(d))
     assert 'was not created by badgateway.nginx' in str(e.value)
-    with pytest.raises(nt.TxnError):
-        nt.write_journal(str(d), [], {'pid': 1})
+    with pytest.raises(journal.TxnError):
+        journal.write_journal(str(d), [], {'pid': 1})
     assert sorted(os.listdir(str(d))) == ['notes', 'txn'] and sorted(os.listdir(str(d / 'txn'))) == ['keep.txt', 'sub']
     # group/other bits: refused, not chmodded
     w = tmp_path / 'wide'
     w.mkdir()
     os.chmod(str(w), 0o755)
-    with pytest.raises(nt.TxnError) as e:
-        nt.secure_dir(str(w))
+    with pytest.raises(journal.TxnError) as e:
+        journal.secure_dir(str(w))
     assert 'has mode 0755' in str(e.value) and os.stat(str(w)).st_mode & 0o7777 == 0o755
     assert os.listdir(str(w)) == []
     # a symbolic link: refused
     own = tmp_path / 'own'
-    nt.secure_dir(str(own))
+    journal.secure_dir(str(own))
     os.symlink(str(own), str(tmp_path / 'link'))
-    with pytest.raises(nt.TxnError) as e:
-        nt.secure_dir(str(tmp_path / 'link'))
+    with pytest.raises(journal.TxnError) as e:
+        journal.secure_dir(str(tmp_path / 'link'))
     assert 'is a symbolic link' in str(e.value)
     # the journal's own directory: a stranger in its txn/ is kept and named, no IsADirectoryError
     a = tmp_path / 'a.conf'
     a.write_bytes(b'x;\n')
-    nt.write_journal(str(own), [nt.snapshot(str(a))], {'pid': 1})
+    journal.write_journal(str(own), [journal.snapshot(str(a))], {'pid': 1})
     (own / 'txn' / 'sub').mkdir()
-    with pytest.raises(nt.TxnError) as e:
-        nt.discard_journal(str(own))
+    with pytest.raises(journal.TxnError) as e:
+        journal.discard_journal(str(own))
     assert 'holds sub, which the journal did not create' in str(e.value)
     assert os.listdir(str(own / 'txn')) == ['sub']
     # a 0.1 journal directory (an empty lock, last-commit) is taken over and marked
@@ -229,26 +232,26 @@ def test_an_existing_directory_is_never_chmodded_or_emptied(tmp_path):
     os.chmod(str(old), 0o700)
     (old / 'lock').write_bytes(b'')
     (old / 'last-commit').write_text('1.0\n')
-    nt.secure_dir(str(old))
-    assert (old / 'lock').read_bytes() == nt.LOCK_MARK and (old / 'last-commit').read_text() == '1.0\n'
+    journal.secure_dir(str(old))
+    assert (old / 'lock').read_bytes() == journal.LOCK_MARK and (old / 'last-commit').read_text() == '1.0\n'
 
 
 def test_check_mode_sees_a_live_runs_journal_as_in_progress(tmp_path):
     a = tmp_path / 'a.conf'
     a.write_bytes(b'x;\n')
     jdir = str(tmp_path / 'j')
-    lock = nt.Lock(jdir) if nt.secure_dir(jdir) is None else None
+    lock = journal.Lock(jdir) if journal.secure_dir(jdir) is None else None
     lock.acquire(1)
     try:
-        nt.write_journal(jdir, [nt.snapshot(str(a))], {'pid': os.getpid()})
-        assert nt.live_run(jdir) == str(os.getpid())
+        journal.write_journal(jdir, [journal.snapshot(str(a))], {'pid': os.getpid()})
+        assert journal.live_run(jdir) == str(os.getpid())
         t = nt.Transaction({'journal_dir': jdir, 'recover_only': True}, check_mode=True)
         r = t.run()
         assert r['recovered'] is None, r
         assert 'holds the lock now: its journal is in progress, not left over' in r['steps'][-1]['detail']
     finally:
         lock.release()
-    assert nt.live_run(jdir) is None
+    assert journal.live_run(jdir) is None
     r = nt.Transaction({'journal_dir': jdir, 'recover_only': True}, check_mode=True).run()
     assert r['recovered']['pending'] is True
     assert os.path.exists(os.path.join(jdir, 'txn', 'manifest.json'))
@@ -256,7 +259,7 @@ def test_check_mode_sees_a_live_runs_journal_as_in_progress(tmp_path):
 
 def test_lock_timeout_names_the_holder(tmp_path):
     jdir = str(tmp_path)
-    first = nt.Lock(jdir)
+    first = journal.Lock(jdir)
     first.acquire(1)
     t = [0.0]
 
@@ -265,8 +268,8 @@ def test_lock_timeout_names_the_holder(tmp_path):
 
     def sleep(s):
         t[0] += s
-    second = nt.Lock(jdir)
-    with pytest.raises(nt.TxnError) as e:
+    second = journal.Lock(jdir)
+    with pytest.raises(journal.TxnError) as e:
         second.acquire(1, sleep=sleep, clock=clock)
     assert str(e.value).startswith('another run (pid %d) holds the lock on this host' % os.getpid())
     first.release()
@@ -315,14 +318,14 @@ def test_workers_masters_and_pid_file(tmp_path):
     assert procfs.ppid(101, proc) == 100
     pid_file = tmp_path / 'nginx.pid'
     pid_file.write_text('200\n')
-    assert nt.pid_from_file(str(pid_file), 'nginx: master process', proc) == 200
+    assert daemons.pid_from_file(str(pid_file), 'nginx: master process', proc) == 200
     pid_file.write_text('201\n')      # a worker's pid: not a master
-    assert nt.pid_from_file(str(pid_file), 'nginx: master process', proc) is None
-    assert nt.systemd_unit(100, proc) == 'nginx.service'
-    n = nt.Nginx({'config': '/srv/other.conf', 'prefix': '/srv/', 'pid_file': str(tmp_path / 'missing.pid')},
+    assert daemons.pid_from_file(str(pid_file), 'nginx: master process', proc) is None
+    assert daemons.systemd_unit(100, proc) == 'nginx.service'
+    n = daemons.Nginx({'config': '/srv/other.conf', 'prefix': '/srv/', 'pid_file': str(tmp_path / 'missing.pid')},
                  proc=proc)
     assert n.master() == 200
-    fpm = nt.PhpFpm({}, proc=proc)
+    fpm = daemons.PhpFpm({}, proc=proc)
     assert fpm.master() == 300
 
 
@@ -331,21 +334,21 @@ def test_new_log_lines_and_upstream_errors(tmp_path):
     old = '2026/01/01 10:00:00 [error] 7#7: *1 connect() failed (111: Connection refused) while connecting to upstream, ' \
           'client: 10.0.0.1, server: a, request: "GET / HTTP/1.1", upstream: "http://127.0.0.1:1/", host: "app.test"\n'
     log.write_text(old)
-    offset = nt.log_size(str(log))
+    offset = daemons.log_size(str(log))
     new = old.replace('*1', '*2').replace('GET / ', 'GET /x?token=s3cret ').replace('host: "app.test"', 'host: "app.test:8080"')
     other = old.replace('host: "app.test"', 'host: "other.test"')
     with open(str(log), 'a') as f:
         f.write(new + other + '2026/01/01 10:00:01 [notice] 7#7: signal process started\n')
-    lines = nt.new_log_lines(str(log), offset)
+    lines = daemons.new_log_lines(str(log), offset)
     assert len(lines) == 3 and lines[0] == new.rstrip('\n')
-    hosts = nt.url_hosts([{'url': 'http://127.0.0.1:8080/x', 'host': 'app.test:8080'}, {'url': 'http://a.test/'}])
+    hosts = daemons.url_hosts([{'url': 'http://127.0.0.1:8080/x', 'host': 'app.test:8080'}, {'url': 'http://a.test/'}])
     assert hosts == {'app.test:8080', '127.0.0.1:8080', 'a.test'}
-    assert nt.upstream_errors(lines, hosts) == [lines[0]]
-    assert nt.upstream_errors(lines, {'app.test'}) == []
-    assert 's3cret' not in nt.redact_all(lines)[0] and 'client: 10.0.0.1' in nt.redact_all(lines)[0]
+    assert daemons.upstream_errors(lines, hosts) == [lines[0]]
+    assert daemons.upstream_errors(lines, {'app.test'}) == []
+    assert 's3cret' not in daemons.redact_all(lines)[0] and 'client: 10.0.0.1' in daemons.redact_all(lines)[0]
     # rotated: the file shrank, read from its start
     log.write_text('x\n')
-    assert nt.new_log_lines(str(log), offset) == ['x']
+    assert daemons.new_log_lines(str(log), offset) == ['x']
 
 
 def test_plan_refuses_unknown_keys_and_relative_paths(tmp_path):
@@ -354,11 +357,11 @@ def test_plan_refuses_unknown_keys_and_relative_paths(tmp_path):
     (tmp_path / 'nginx.conf').write_bytes(b'events {}\nhttp { include a.conf; }\n')
     nginx = {'config': str(tmp_path / 'nginx.conf'), 'prefix': str(tmp_path)}
     t = nt.Transaction({'changes': [{'kind': 'nginx', 'path': str(conf), 'section': 'www'}]})
-    with pytest.raises(nt.TxnError) as e:
+    with pytest.raises(journal.TxnError) as e:
         t.plan()
     assert 'unknown key(s) section' in str(e.value)
     t = nt.Transaction({'changes': [{'kind': 'nginx', 'path': 'a.conf', 'directive': 'x', 'args': ['1']}]})
-    with pytest.raises(nt.TxnError) as e:
+    with pytest.raises(journal.TxnError) as e:
         t.plan()
     assert 'path must be an absolute path' in str(e.value)
     # two edits of one file are planned one after the other
@@ -382,7 +385,7 @@ def test_plan_edits_only_files_the_daemons_read(tmp_path):
     change = {'kind': 'nginx', 'scope': 'server', 'directive': 'server_name', 'args': ['a']}
     for bad in ('stray.conf', 'sites-available/out'):
         t = nt.Transaction({'nginx': nginx, 'changes': [dict(change, path=str(tmp_path / bad))]})
-        with pytest.raises(nt.TxnError) as e:
+        with pytest.raises(journal.TxnError) as e:
             t.plan()
         assert str(e.value).startswith('changes[0]: %s is not a file nginx reads' % (tmp_path / bad))
     # the link nginx includes: its target is the file planned (and written), the link stays
@@ -397,7 +400,7 @@ def test_plan_edits_only_files_the_daemons_read(tmp_path):
     fpm = {'config': str(tmp_path / 'php-fpm.conf')}
     pool = {'kind': 'fpm', 'section': 'www', 'key': 'pm', 'value': 'dynamic'}
     t = nt.Transaction({'php_fpm': fpm, 'changes': [dict(pool, path=str(tmp_path / 'other.conf'))]})
-    with pytest.raises(nt.TxnError) as e:
+    with pytest.raises(journal.TxnError) as e:
         t.plan()
     assert 'other.conf is not a file php-fpm reads: it is not in the include tree of %s' % fpm['config'] in str(e.value)
     files, order, changes = nt.Transaction({'php_fpm': fpm, 'changes': [
@@ -408,14 +411,14 @@ def test_plan_edits_only_files_the_daemons_read(tmp_path):
 def test_pool_settings_and_the_socket_permissions_php_fpm_would_apply():
     data = (b'[www]\nlisten = /run/php/www.sock\n\n[locked]\nuser = www-data\nlisten = "/run/php/locked.sock"\n'
             b'listen.owner = www-data  ; the nginx user\nlisten.group = root\n;listen.mode = 0600\n')
-    settings = nt.pool_settings(data, 'locked')
+    settings = fpm_edit.pool_settings(data, 'locked')
     assert settings == {'user': 'www-data', 'listen': '/run/php/locked.sock', 'listen.owner': 'www-data',
                         'listen.group': 'root'}
     import grp
     import pwd
-    path, uid, gid, mode = nt.socket_permissions(settings)
+    path, uid, gid, mode = fpm_edit.socket_permissions(settings)
     assert (path, uid, gid, mode) == ('/run/php/locked.sock', pwd.getpwnam('www-data').pw_uid, grp.getgrnam('root').gr_gid,
                                       0o660)
-    assert nt.socket_permissions({'listen': '127.0.0.1:9000'}) is None
-    with pytest.raises(nt.TxnError, match='unknown user or group'):
-        nt.socket_permissions({'listen': '/run/x.sock', 'listen.owner': 'no-such-user-here'})
+    assert fpm_edit.socket_permissions({'listen': '127.0.0.1:9000'}) is None
+    with pytest.raises(journal.TxnError, match='unknown user or group'):
+        fpm_edit.socket_permissions({'listen': '/run/x.sock', 'listen.owner': 'no-such-user-here'})
