@@ -28,15 +28,21 @@ def moved_facts(facts, shifts):
 class ActionModule(ActionBase):
 
     _supports_check_mode = True
-    _supports_async = False
+    _supports_async = True
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
+        # as ansible.builtin.normal does: an async task runs the module in the background (the rollback
+        # scenario kills such a run mid-change); its result is the job, with nothing to keep in step
+        wrap_async = bool(self._task.async_val) and not self._connection.has_native_async
         result.update(self._execute_module(module_name='badgateway.nginx.nginx_change', module_args=self._task.args,
-                                           task_vars=task_vars))
+                                           task_vars=task_vars, wrap_async=wrap_async))
+        if not wrap_async:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
         facts = (task_vars.get('ansible_facts') or {}).get('nginx')
-        if facts and result.get('changed') and not result.get('failed') and not self._task.check_mode and result.get('shifts'):
+        changed = result.get('changed') and not result.get('failed') and not self._task.check_mode
+        if facts and changed and not wrap_async and result.get('shifts'):
             result['ansible_facts'] = {'nginx': moved_facts(facts, result['shifts'])}
         return result

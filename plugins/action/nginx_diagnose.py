@@ -21,27 +21,14 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.badgateway.nginx.plugins.module_utils import _validate as validate
+from ansible_collections.badgateway.nginx.plugins.module_utils._host_checks import CHECK_OPTIONS
 from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_facts import ConfigError, build_facts
 
-ARGUMENT_SPEC = dict(
-    nginx_bin=dict(type='path'),
-    config=dict(type='path'),
-    prefix=dict(type='path'),
-    log_lines=dict(type='int', default=5000),
-    log_since=dict(type='int', default=0),
-    redact_query=dict(type='bool', default=True),
-    redact_client=dict(type='bool', default=False),
-    php_fpm=dict(type='bool', default=True),
-    firewall=dict(type='bool', default=True),
-    resources=dict(type='bool', default=True),
-    urls=dict(type='list', elements='dict', default=[], options=dict(
-        url=dict(type='str', required=True), host=dict(type='str'))),
-    timeout=dict(type='float', default=3),
-    journal_dir=dict(type='path', default='/var/lib/badgateway-nginx'),
-)
+# the nginx_probe module's own evidence options (handed to it as they are), and the URLs to check
+ARGUMENT_SPEC = dict(CHECK_OPTIONS, urls=dict(type='list', elements='dict', default=[], options=dict(
+    url=dict(type='str', required=True), host=dict(type='str'))))
 # options handed to the nginx_probe module as they are
-PROBE_OPTIONS = ('nginx_bin', 'config', 'prefix', 'log_lines', 'log_since', 'redact_query', 'redact_client', 'php_fpm',
-                 'firewall', 'resources', 'timeout', 'journal_dir')
+PROBE_OPTIONS = tuple(CHECK_OPTIONS)
 
 
 class ActionModule(ActionBase):

@@ -91,10 +91,10 @@ def check_zone(zone):
     return zone
 
 
-def check_backup_dir(path):
-    """The directory for backups of persisted firewall files: an absolute path without NUL bytes."""
+def check_backup_dir(path, option='backup_dir'):
+    """A directory option (backup_dir, journal_dir): an absolute path without NUL bytes."""
     if '\x00' in path or not os.path.isabs(path):
-        raise FirewallEditError('backup_dir %r refused: it must be an absolute path without NUL bytes' % path)
+        raise FirewallEditError('%s %r refused: it must be an absolute path without NUL bytes' % (option, path))
     return path
 
 

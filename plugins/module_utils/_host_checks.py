@@ -53,6 +53,25 @@ PROBE_RESULTS = {
 }
 
 
+# The options of the evidence a host is asked for: one argument spec shared by the nginx_probe module and the
+# nginx_diagnose action (which hands them to the module as they are); documented once, in the doc fragment
+# badgateway.nginx.checks.
+CHECK_OPTIONS = dict(
+    nginx_bin=dict(type='path'),
+    config=dict(type='path'),
+    prefix=dict(type='path'),
+    log_lines=dict(type='int', default=5000),
+    log_since=dict(type='int', default=0),
+    redact_query=dict(type='bool', default=True),
+    redact_client=dict(type='bool', default=False),
+    php_fpm=dict(type='bool', default=True),
+    firewall=dict(type='bool', default=True),
+    resources=dict(type='bool', default=True),
+    timeout=dict(type='float', default=3),
+    journal_dir=dict(type='path', default='/var/lib/badgateway-nginx'),
+)
+
+
 def _hex_ipv4(text):
     return socket.inet_ntop(socket.AF_INET, bytes.fromhex(text)[::-1])
 

@@ -113,6 +113,28 @@ options:
       - Where the copies of persisted files are kept before they are changed (directory mode 0700, files 0600).
     type: path
     default: /var/backups/badgateway-nginx
+  restore:
+    description:
+      - With O(state=absent) and O(persist=false), the RV(backups) of an earlier run whose persisted files are to be put
+        back byte for byte with their owner and mode (files it created are deleted), through the journal (the undo of
+        an allow that did not help). Each C(backup) must be a file in O(backup_dir).
+    type: list
+    elements: dict
+    default: []
+    version_added: 0.2.0
+  journal_dir:
+    description:
+      - The journal and lock directory of the host (mode 0700, root only), shared with M(badgateway.nginx.nginx_change);
+        a change takes the lock, and the persisted files are written through one journal, so that a run killed
+        mid-write is put back by the next run on the host.
+    type: path
+    default: /var/lib/badgateway-nginx
+    version_added: 0.2.0
+  lock_timeout:
+    description: Seconds to wait for another run's lock on the host.
+    type: int
+    default: 60
+    version_added: 0.2.0
   timeout:
     description:
       - Seconds each firewall command may take, at least 1.
@@ -313,6 +335,15 @@ persisted:
   type: list
   elements: str
   sample: [/etc/nftables.d/badgateway-nginx.nft, /etc/nftables.conf]
+restored:
+  description: The files O(restore) put back or deleted.
+  returned: always
+  type: list
+  elements: str
+recovered:
+  description: The files of an earlier firewall run that was killed mid-write, put back before this run; null when none.
+  returned: when not in check mode
+  type: dict
 backups:
   description: For each persisted file, its byte-for-byte copy (null when the file was created) and its
     original owner and mode, so that a rollback can put it back exactly.
@@ -362,12 +393,14 @@ diff:
 
 import datetime
 import os
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.badgateway.nginx.plugins.module_utils._command import UserError
 from ansible_collections.badgateway.nginx.plugins.module_utils import _firewall as fw
 from ansible_collections.badgateway.nginx.plugins.module_utils import _firewall_edit as fe
+from ansible_collections.badgateway.nginx.plugins.module_utils import _journal as journal
 from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_edit import EditError, FileState, atomic_write
 
 
@@ -397,58 +430,138 @@ class Runner:
 
 
 class Files:
-    """Persisted file changes with byte-for-byte backups, undone in reverse order."""
+    """The persisted firewall files of one run, written through the node's journal (module_utils/_journal).
 
-    def __init__(self, backup_dir):
+    Every write of the run is staged first; flush() snapshots the files, writes one journal of all of
+    them (so a run killed mid-write is put back by the next run on the host), keeps a byte-for-byte
+    copy of each in backup_dir (mode 0600) as the record, and writes them.  restore() puts every file
+    back byte for byte with its owner and mode (each read back against its snapshot) and deletes the
+    files the run created; commit() deletes the journal.
+    """
+
+    def __init__(self, backup_dir, journal_dir):
         self.backup_dir = backup_dir
+        self.journal_dir = journal_dir
         self.entries = []
+        self.staged = []
+        self.snaps = []
         self.stamp = datetime.datetime.now().strftime('%Y%m%dT%H%M%S.%f')
 
-    def write(self, path, data):
-        try:
-            with open(path, 'rb') as f:
-                old = f.read()
-        except (IOError, OSError):
-            old = None
-        if old == data:
-            return False
-        entry = {'path': path, 'backup': None, 'created': old is None, 'mode': None, 'uid': 0, 'gid': 0}
-        if old is not None:
-            st = os.stat(path)
-            entry.update(mode='%04o' % (st.st_mode & 0o7777), uid=st.st_uid, gid=st.st_gid)
-            if not os.path.isdir(self.backup_dir):
-                os.makedirs(self.backup_dir, 0o700)
-            os.chmod(self.backup_dir, 0o700)
-            backup = os.path.join(self.backup_dir, fe.backup_name(path, self.stamp))
-            fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, 'wb') as f:
-                f.write(old)
-            entry['backup'] = backup
-            mode, uid, gid = st.st_mode & 0o7777, st.st_uid, st.st_gid
-        else:
-            directory = os.path.dirname(path)
-            if not os.path.isdir(directory):
-                os.makedirs(directory, 0o755)
-            mode, uid, gid = 0o644, 0, 0
-            entry['mode'] = '0644'
-        self.entries.append(entry)
-        _atomic(path, data, mode, uid, gid)
-        return True
+    def stage(self, path, data, state=None):
+        """Write data to path at flush(); state (mode, uid, gid) gives the file that owner and mode, and data
+        None deletes the file (the restore of a file an earlier run created)."""
+        self.staged.append((path, data, state))
+
+    def flush(self):
+        """Write what was staged; the paths that changed, in the order staged."""
+        todo = []
+        for path, data, state in self.staged:
+            snap = journal.snapshot(path)
+            same = (snap['existed'] and snap['data'] == data and
+                    (state is None or (snap['mode'], snap['uid'], snap['gid']) == state))
+            if not same and (data is not None or snap['existed']):
+                todo.append((path, data, state, snap))
+        self.staged = []
+        if not todo:
+            return []
+        self.snaps.extend(snap for _path, _data, _state, snap in todo)
+        journal.write_journal(self.journal_dir, self.snaps, {'pid': os.getpid(), 'started': time.time(),
+                                                             'kinds': ['firewall']})
+        written = []
+        for path, data, state, snap in todo:
+            if data is None:
+                os.unlink(path)
+                written.append(path)
+                continue
+            entry = {'path': path, 'backup': None, 'created': not snap['existed'], 'mode': '0644', 'uid': 0, 'gid': 0}
+            if state is not None:
+                entry.update(mode='%04o' % state[0], uid=state[1], gid=state[2])
+                mode, uid, gid = state
+            elif snap['existed']:
+                entry.update(mode='%04o' % snap['mode'], uid=snap['uid'], gid=snap['gid'])
+                entry['backup'] = self._keep_copy(path, snap['data'])
+                mode, uid, gid = snap['mode'], snap['uid'], snap['gid']
+            else:
+                directory = os.path.dirname(path)
+                if not os.path.isdir(directory):
+                    os.makedirs(directory, 0o755)
+                mode, uid, gid = 0o644, 0, 0
+            if state is None:
+                self.entries.append(entry)
+            _atomic(path, data, mode, uid, gid)
+            written.append(path)
+        return written
+
+    def _keep_copy(self, path, data):
+        if not os.path.isdir(self.backup_dir):
+            os.makedirs(self.backup_dir, 0o700)
+        os.chmod(self.backup_dir, 0o700)
+        backup = os.path.join(self.backup_dir, fe.backup_name(path, self.stamp))
+        fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+        return backup
 
     def restore(self):
-        errors = []
-        for entry in reversed(self.entries):
-            try:
-                if entry['created']:
-                    if os.path.exists(entry['path']):
-                        os.unlink(entry['path'])
-                else:
-                    with open(entry['backup'], 'rb') as f:
-                        data = f.read()
-                    _atomic(entry['path'], data, int(entry['mode'], 8), entry['uid'], entry['gid'])
-            except (IOError, OSError) as e:
-                errors.append('%s: %s' % (entry['path'], e))
-        return errors
+        """Put every written file back; the problems (empty when each reads back equal to its snapshot)."""
+        if not self.snaps:
+            return []
+        problems = journal.restore(self.snaps)
+        problems += ['%s: %s' % (c['path'], c['problem']) for c in (journal.verify_restored(s) for s in self.snaps)
+                     if c['problem']]
+        if not problems:
+            self.commit()
+        return problems
+
+    def commit(self):
+        if self.snaps:
+            journal.discard_journal(self.journal_dir)
+
+
+def restore_plan(entries, backup_dir):
+    """What restoring the RV(backups) of an earlier run writes: [(path, data or None, (mode, uid, gid))].
+
+    Checked before anything changes: each path absolute, each backup a file inside backup_dir (never a
+    copy from anywhere else), with the mode, uid and gid of its entry; a file the run created is deleted.
+    """
+    root = os.path.realpath(backup_dir)
+    planned = []
+    for n, entry in enumerate(entries or []):
+        path = entry.get('path')
+        if not isinstance(path, str) or not os.path.isabs(path) or '\x00' in path:
+            raise Failed('restore[%d].path must be an absolute path' % n)
+        if entry.get('created'):
+            planned.append((path, None, None))
+            continue
+        backup = entry.get('backup')
+        if not isinstance(backup, str) or '\x00' in backup or \
+                not os.path.realpath(backup).startswith(root + os.sep) or not os.path.isfile(backup):
+            raise Failed('restore[%d].backup %r is not a backup in backup_dir %s' % (n, backup, backup_dir))
+        try:
+            state = (int(str(entry.get('mode')), 8), int(entry.get('uid')), int(entry.get('gid')))
+        except (TypeError, ValueError):
+            raise Failed('restore[%d] needs the mode (octal string), uid and gid of its backups entry' % n)
+        with open(backup, 'rb') as f:
+            planned.append((path, f.read(), state))
+    return planned
+
+
+def recover(journal_dir):
+    """Put back the files of a firewall run that was killed mid-write; what was recovered, or None."""
+    found = journal.read_journal(journal_dir)
+    if found is None:
+        return None
+    kinds = found['manifest'].get('kinds') or ['nginx']
+    if kinds != ['firewall']:
+        raise Failed('%s holds the journal of an interrupted nginx or PHP-FPM change (pid %s): run '
+                     'badgateway.nginx.nginx_change with recover_only: true on this host first'
+                     % (journal_dir, found['manifest'].get('pid')))
+    problems = journal.restore(found['snapshots'])
+    if problems:
+        raise Failed('the files of an interrupted firewall run (pid %s) could not be put back: %s; the journal in %s '
+                     'was kept' % (found['manifest'].get('pid'), '; '.join(problems), journal_dir))
+    journal.discard_journal(journal_dir)
+    return {'pid': found['manifest'].get('pid'), 'files': [snap['path'] for snap in found['snapshots']]}
 
 
 def _atomic(path, data, mode, uid, gid):
@@ -501,6 +614,7 @@ def persist(runner, files, collected, touched, comment, result):
     """Write what the distribution restores at boot, for the backends in touched {(backend, family)}."""
     notes = result['persist_notes']
     backends = set(b for b, _f in touched)
+    nft_check = None
     if 'nftables' in backends:
         conf = fe.nft_config_file()
         if conf is None:
@@ -515,20 +629,13 @@ def persist(runner, files, collected, touched, comment, result):
                              'runtime-only, so the rule "%s" is runtime-only too'
                              % (r['table_family'], r['table'], r['chain'], conf, r['rule']))
             if keep or os.path.exists(fe.NFT_DROPIN):
-                if files.write(fe.NFT_DROPIN, fe.dropin_text(keep, comment).encode()):
-                    result['persisted'].append(fe.NFT_DROPIN)
+                files.stage(fe.NFT_DROPIN, fe.dropin_text(keep, comment).encode())
                 with open(conf, 'rb') as f:
                     conf_bytes = f.read()
                 if not fe.includes_dropin(conf_bytes.decode('utf-8', 'replace'), conf):
-                    files.write(conf, fe.with_include(conf_bytes))
-                    result['persisted'].append(conf)
+                    files.stage(conf, fe.with_include(conf_bytes))
                     notes.append('nftables: appended include "%s" to %s' % (fe.NFT_DROPIN, conf))
-                try:
-                    runner.check(['nft', '-c', '-f', conf])
-                except Failed as e:
-                    raise Failed('the persisted nftables configuration does not load any more (%s)' % e)
-                notes.append('nftables: %d rule(s) with comment "%s" in %s, loaded from %s at boot'
-                             % (len(keep), comment, fe.NFT_DROPIN, conf))
+                nft_check = (conf, len(keep))
     for backend, family in sorted(touched):
         if backend not in ('iptables-nft', 'iptables-legacy'):
             continue
@@ -539,9 +646,17 @@ def persist(runner, files, collected, touched, comment, result):
                                            ', '.join(fe.IPT_FILES[family])))
             continue
         saved = runner.check([fe.ipt_save_tool(backend, family)])
-        if files.write(path, saved.encode()):
-            result['persisted'].append(path)
+        files.stage(path, saved.encode())
         notes.append('%s: %s rewritten from %s' % (backend, path, fe.ipt_save_tool(backend, family)))
+    result['persisted'].extend(files.flush())
+    if nft_check:
+        conf, count = nft_check
+        try:
+            runner.check(['nft', '-c', '-f', conf])
+        except Failed as e:
+            raise Failed('the persisted nftables configuration does not load any more (%s)' % e)
+        notes.append('nftables: %d rule(s) with comment "%s" in %s, loaded from %s at boot'
+                     % (count, comment, fe.NFT_DROPIN, conf))
     if 'firewalld' in backends:
         notes.append('firewalld: rich rules added with --permanent as well as at runtime')
     if 'ufw' in backends:
@@ -564,6 +679,9 @@ def main():
             comment=dict(type='str', default=fe.DEFAULT_COMMENT),
             zone=dict(type='str'),
             backup_dir=dict(type='path', default='/var/backups/badgateway-nginx'),
+            restore=dict(type='list', elements='dict', default=[]),
+            journal_dir=dict(type='path', default='/var/lib/badgateway-nginx'),
+            lock_timeout=dict(type='int', default=60),
             timeout=dict(type='int', default=30),
         ),
         mutually_exclusive=[('sources', 'destinations')],
@@ -571,7 +689,7 @@ def main():
     )
     p = module.params
     result = dict(changed=False, backend=None, already_open=False, addresses=[], blocking=[], added=[], removed=[],
-                  open_after=None, persisted=[], backups=[], persist_notes=[], msg='')
+                  open_after=None, persisted=[], backups=[], persist_notes=[], msg='', recovered=None, restored=[])
     what = 'sources' if p['direction'] == 'input' else 'destinations'
     other = 'destinations' if what == 'sources' else 'sources'
     try:
@@ -581,6 +699,9 @@ def main():
         fe.check_comment(p['comment'])
         fe.check_zone(p['zone'])
         fe.check_backup_dir(p['backup_dir'])
+        fe.check_backup_dir(p['journal_dir'], 'journal_dir')
+        if p['lock_timeout'] < 0:
+            raise fe.FirewallEditError('lock_timeout must be at least 0, got %d' % p['lock_timeout'])
         p['port'] = fe.check_port(p['port'])
         p['timeout'] = fe.check_timeout(p['timeout'])
         if p['state'] == 'present' or p[what]:
@@ -593,14 +714,35 @@ def main():
         _fail(module, str(e), result)
     result['addresses'] = [fe.addr_text(n) for n in nets or []]
     runner = Runner(p['timeout'])
-    files = Files(p['backup_dir'])
+    files = Files(p['backup_dir'], p['journal_dir'])
+    lock = None
     try:
+        if p['restore'] and (p['state'] != 'absent' or p['persist']):
+            raise Failed('restore goes with state=absent and persist=false (it puts back the files an allow persisted)')
+        restoring = restore_plan(p['restore'], p['backup_dir'])
+        if not module.check_mode:
+            # the lock of every change on this host (nginx_change, nginx_directive), then a killed run's files back
+            journal.secure_dir(p['journal_dir'])
+            lock = journal.Lock(p['journal_dir'])
+            lock.acquire(p['lock_timeout'])
+            result['recovered'] = recover(p['journal_dir'])
         if p['state'] == 'present':
             present(module, runner, files, p, nets, result)
         else:
             absent(module, runner, files, p, nets, result)
+        if restoring and not module.check_mode:
+            for path, data, state in restoring:
+                files.stage(path, data, state)
+            result['restored'] = files.flush()
+            result['changed'] = result['changed'] or bool(result['restored'])
+        files.commit()
     except (Failed, fe.FirewallEditError) as e:
         _fail(module, str(e), result)
+    except journal.TxnError as e:
+        _fail(module, 'journal_dir %s: %s' % (p['journal_dir'], e), result)
+    finally:
+        if lock:
+            lock.release()
     module.exit_json(**result)
 
 

@@ -236,13 +236,24 @@ notes:
     php-fpm is restarted with systemd (never nginx), and without systemd the change fails and is rolled back.
   - A committed change leaves the time of the commit in C(last-commit) in O(journal_dir);
     M(badgateway.nginx.nginx_probe) reads only log lines written after it.
+  - The module has an action plugin; after a change that moved lines of files the host's C(ansible_facts.nginx)
+    describes, it adds those moves to C(ansible_facts.nginx.moved), so that a plan made later from the same facts
+    (M(badgateway.nginx.remediation_plan#filter)) edits the blocks the facts name.
 seealso:
   - module: badgateway.nginx.nginx_directive
   - module: badgateway.nginx.nginx_validate
 extends_documentation_fragment:
   - action_common_attributes
+  - action_common_attributes.flow
   - badgateway.nginx.attributes.check_diff
   - badgateway.nginx.attributes.platform_posix
+attributes:
+  action:
+    support: full
+  async:
+    support: full
+  bypass_host_loop:
+    support: none
 '''
 
 EXAMPLES = r'''

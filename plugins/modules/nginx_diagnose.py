@@ -32,43 +32,6 @@ description:
 author:
   - badgateway.nginx maintainers (@badgateway)
 options:
-  nginx_bin:
-    description: Path of the nginx binary (see M(badgateway.nginx.nginx_facts)).
-    type: path
-  config:
-    description: Main configuration file (C(-c)).
-    type: path
-  prefix:
-    description: Prefix path (C(-p)).
-    type: path
-  log_lines:
-    description: At most this many lines are read from the end of each log.
-    type: int
-    default: 5000
-  log_since:
-    description: Only log lines of the last this many seconds count (0 means no time limit).
-    type: int
-    default: 0
-  redact_query:
-    description: Replace query strings in sample log lines.
-    type: bool
-    default: true
-  redact_client:
-    description: Replace client addresses in sample log lines.
-    type: bool
-    default: false
-  php_fpm:
-    description: Look at PHP-FPM pools, processes and log.
-    type: bool
-    default: true
-  firewall:
-    description: Look at the firewall rules.
-    type: bool
-    default: true
-  resources:
-    description: Look at memory, OOM kills, load, disk and open files.
-    type: bool
-    default: true
   urls:
     description: HTTP(S) requests to make from the host, to tell an nginx 502 from one of a CDN or proxy in front.
     type: list
@@ -82,22 +45,14 @@ options:
       host:
         description: Host header.
         type: str
-  timeout:
-    description: Seconds a connect probe or an HTTP check may take.
-    type: float
-    default: 3
-  journal_dir:
-    description:
-      - The journal directory of M(badgateway.nginx.nginx_change) on the host. Log lines written before the
-        last change committed there are not read (they predate the configuration that is there now).
-    type: path
-    default: /var/lib/badgateway-nginx
 notes:
   - Needs root on the host for logs, sockets of other users and firewall rules; use C(become=true).
 seealso:
   - module: badgateway.nginx.nginx_facts
   - module: badgateway.nginx.nginx_probe
 extends_documentation_fragment:
+  - badgateway.nginx.nginx_cli
+  - badgateway.nginx.checks
   - action_common_attributes
   - action_common_attributes.facts
   - action_common_attributes.flow

@@ -81,41 +81,6 @@ options:
     type: list
     elements: path
     default: []
-  log_lines:
-    description: At most this many lines are read from the end of each log.
-    type: int
-    default: 5000
-  log_since:
-    description:
-      - Only lines written in the last this many seconds count (0 means no time limit).
-      - The window (this and O(journal_dir)) holds for the kernel's OOM lines too. C(/var/log/kern.log) and
-        C(/var/log/messages) lines are placed by their syslog or RFC 3339 time; C(dmesg) lines (seconds since
-        boot) by the boot time in C(/proc/stat) (C(btime)) plus their stamp, which is what
-        C(dmesg --time-format iso) prints. The kernel's clock stops while the host is suspended, so after a
-        suspend a dmesg line is placed earlier than it was written (it can leave the window too early, never
-        stay in it too long). When a window is set, a dmesg line that cannot be placed is left out.
-    type: int
-    default: 0
-  redact_query:
-    description: Replace query strings in sample log lines with C(REDACTED).
-    type: bool
-    default: true
-  redact_client:
-    description: Replace client addresses in sample log lines with C(REDACTED).
-    type: bool
-    default: false
-  php_fpm:
-    description: Look for PHP-FPM configurations, processes and logs.
-    type: bool
-    default: true
-  firewall:
-    description: Report the active firewalls and their rules.
-    type: bool
-    default: true
-  resources:
-    description: Report memory, OOM kills, load, disk and open files.
-    type: bool
-    default: true
   http_checks:
     description: HTTP(S) requests to make from the host, to see who answers and with what.
     type: list
@@ -129,22 +94,11 @@ options:
       host:
         description: Host header to send.
         type: str
-  timeout:
-    description: Seconds a connect probe or an HTTP check may take.
-    type: float
-    default: 3
-  journal_dir:
-    description:
-      - The journal directory of M(badgateway.nginx.nginx_change). Log lines written before the last change
-        it committed on this host (the time in C(last-commit) there) are not read, as they were written under a
-        configuration that is no longer there and are not evidence about the current one. This holds for
-        the nginx, PHP-FPM and kernel logs alike (see O(log_since)).
-    type: path
-    default: /var/lib/badgateway-nginx
 notes:
   - Reading logs, sockets of other users and firewall rules needs root; use C(become=true).
 extends_documentation_fragment:
   - badgateway.nginx.nginx_cli
+  - badgateway.nginx.checks
   - action_common_attributes
   - badgateway.nginx.attributes.info_module
   - badgateway.nginx.attributes.platform_linux
@@ -375,27 +329,16 @@ def main():
     module = checked_module(
         AnsibleModule,
         argument_spec=dict(
+            probe.CHECK_OPTIONS,
             tcp_targets=dict(type='list', elements='dict', default=[], options=dict(
                 host=dict(type='str', required=True), port=dict(type='int', required=True))),
             unix_targets=dict(type='list', elements='path', default=[]),
             nginx_user=dict(type='str', default='www-data'),
             nginx_group=dict(type='str'),
             error_logs=dict(type='list', elements='path', default=[]),
-            log_lines=dict(type='int', default=5000),
-            log_since=dict(type='int', default=0),
-            redact_query=dict(type='bool', default=True),
-            redact_client=dict(type='bool', default=False),
-            php_fpm=dict(type='bool', default=True),
-            firewall=dict(type='bool', default=True),
-            resources=dict(type='bool', default=True),
             http_checks=dict(type='list', elements='dict', default=[], options=dict(
                 url=dict(type='str', required=True), host=dict(type='str'))),
-            timeout=dict(type='float', default=3),
-            journal_dir=dict(type='path', default='/var/lib/badgateway-nginx'),
             discover=dict(type='bool', default=False),
-            nginx_bin=dict(type='path'),
-            config=dict(type='path'),
-            prefix=dict(type='path'),
             max_file_size=dict(type='int', default=16777216),
         ),
         supports_check_mode=True,

@@ -20,8 +20,8 @@ Runs on the controller (filter badgateway.nginx.remediation_steps). Per finding:
 
 ``hostvars`` is the inventory (anything that answers ``name in hostvars`` and ``hostvars[name]``);
 a host's facts are ``hostvars[name]['ansible_facts']``. Nothing here touches a host.
-Strings are joined the way Jinja's ``~`` joins them (``None`` shows as ``None``), so the records and the
-wording are those the roles wrote when they held this logic in Jinja.
+Strings are joined the way Jinja's ``~`` joins them (``None`` shows as ``None``; on its own in a template it
+shows as nothing), so the records and the wording are those the roles wrote when they held this logic in Jinja.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -50,6 +50,11 @@ STILL_FAILS = 'nothing blocks %s on %s any more (no change made), but %s still c
 def _text(value):
     """value as Jinja's ~ writes it."""
     return '%s' % (value,)
+
+
+def _shown(value):
+    """value as a template shows it on its own ({{ value }}: None shows as nothing)."""
+    return '' if value is None else _text(value)
 
 
 def _dict(value):
@@ -175,7 +180,7 @@ def service_start_line(record, check_mode=False):
         if check_mode and record.get('changed'):
             action = 'would be ' + action
         said = '%s %s on %s' % (action, _text(record.get('unit')), _text(record.get('host')))
-    return '%s: %s' % (_text(record.get('target')), said)
+    return '%s: %s' % (_shown(record.get('target')), said)
 
 
 # --- firewall -------------------------------------------------------------------------------------------
@@ -216,11 +221,11 @@ def firewall_step(finding, proxy_addresses, hostvars, here, facts=None):
     else:
         skipped = ''
     facts = host_facts(hostvars, here) if facts is None else facts
-    return {'label': firewall_label(finding), 'target': host, 'port': port, 'where': where,
+    return {'label': firewall_label(finding), 'proxy': here, 'target': host, 'port': port, 'where': where,
             'protocol': fix_vars.get('protocol', 'tcp'), 'owner': owner,
             'direction': 'output' if owner == here or first_rule.get('direction', '') == 'output' else 'input',
             'sources': proxy_sources(host, facts, proxy_addresses), 'skipped': skipped,
-            'skipped_msg': 'skipped: %s: %s' % (_text(finding.get('summary', where)), skipped) if skipped else ''}
+            'skipped_msg': 'skipped: %s: %s' % (_shown(finding.get('summary', where)), skipped) if skipped else ''}
 
 
 def firewall_plan(findings, proxy_addresses, hostvars, here):
@@ -242,8 +247,8 @@ def firewall_result(step, allow=None):
     return out
 
 
-def firewall_undo_msg(step, allow, here, failed=None):
-    """Why the play fails when the proxy still cannot connect after the step."""
+def firewall_undo_msg(step, allow, failed=None):
+    """Why the play fails when the proxy still cannot connect after the step (failed: the failed check's result)."""
     if allow.get('changed'):
         return ROLLED_BACK % (_text(step.get('owner')), step['where'])
-    return STILL_FAILS % (step['where'], _text(step.get('owner')), _text(here), _text((failed or {}).get('msg', '')))
+    return STILL_FAILS % (step['where'], _text(step.get('owner')), _text(step.get('proxy')), _text((failed or {}).get('msg', '')))

@@ -195,6 +195,28 @@ def test_backend_restricted_refuses_before_changing(lab):
     assert 'comment' not in ipt_input(lab)
 
 
+def test_restore_puts_the_persisted_files_back_through_the_journal(lab):
+    """The undo of an allow that did not help: rules removed, persisted files back byte for byte (owner, mode)."""
+    sh = lab['lab'].sh
+    sh(lab['backend'], 'chmod 0640 /etc/iptables/rules.v4')
+    before = sh(lab['backend'], 'cat /etc/iptables/rules.v4').stdout
+    stat_before = sh(lab['backend'], 'stat -c "%a %u %g" /etc/iptables/rules.v4').stdout
+    res = run_module(lab['backend'], {'port': 7081, 'sources': [lab['client_ip']]})
+    assert res['changed'] is True and res['persisted'] == ['/etc/iptables/rules.v4'], res
+    assert sh(lab['backend'], 'cat /etc/iptables/rules.v4').stdout != before
+    # a backup outside backup_dir is refused before anything changes
+    forged = [dict(res['backups'][0], backup='/etc/shadow')]
+    bad = run_module(lab['backend'], {'port': 7081, 'state': 'absent', 'persist': False, 'restore': forged})
+    assert bad['failed'] is True and 'is not a backup in backup_dir' in bad['msg'], bad
+    undo = run_module(lab['backend'], {'port': 7081, 'sources': [lab['client_ip']], 'state': 'absent', 'persist': False,
+                                       'restore': res['backups']})
+    assert undo['failed'] is False and undo['changed'] is True and undo['restored'] == ['/etc/iptables/rules.v4'], undo
+    assert sh(lab['backend'], 'cat /etc/iptables/rules.v4').stdout == before
+    assert sh(lab['backend'], 'stat -c "%a %u %g" /etc/iptables/rules.v4').stdout == stat_before
+    assert connect_from(lab['client'], lab['backend_ip'], 7081) == 'refused'
+    # the journal of the run is gone, its lock stays (shared with nginx_change)
+    assert sh(lab['backend'], 'ls -A /var/lib/badgateway-nginx').stdout.split() == ['lock']
+
 def test_nftables_persisted_survives_reload(lab):
     """The chain in /etc/nftables.conf: drop-in + include, checked by a reload as at boot."""
     sh = lab['lab'].sh

@@ -100,10 +100,12 @@ MODULES = {
                  'redact_query': 'bool', 'php_fpm': 'bool', 'http_checks': 'list', 'timeout': 'seconds_float',
                  'journal_dir': 'path'}),
     'firewall_allow': dict(
-        base=dict(port=18080, sources=['127.0.0.1'], backup_dir='{root}/out/backup', timeout=5), check=True,
+        base=dict(port=18080, sources=['127.0.0.1'], backup_dir='{root}/out/backup', journal_dir='{root}/out/journal',
+                  timeout=5), check=True,
         options={'port': 'port', 'protocol': 'choice', 'direction': 'choice', 'sources': 'list',
                  'destinations': 'list', 'state': 'choice', 'backend': 'choice', 'persist': 'bool',
-                 'comment': 'one_line', 'zone': 'name', 'backup_dir': 'path', 'timeout': 'seconds_int'}),
+                 'comment': 'one_line', 'zone': 'name', 'backup_dir': 'path', 'journal_dir': 'path', 'restore': 'list',
+                 'lock_timeout': 'count', 'timeout': 'seconds_int'}),
     'backend_service': dict(
         base=dict(port='{backend_port}', timeout=3), check=True, baseline='any',
         options={'port': 'port', 'address': 'name', 'name': 'name', 'timeout': 'seconds_int'}),
@@ -260,6 +262,12 @@ def filter_cases():
                                  ('errors_item_none', {'servers': [], 'validation': {'errors': [None]}}, 'error'),
                                  ('empty', {'servers': []}, 'ok')]:
         yield ('nginx_summary', 'facts=%s' % label, [value], {}, expect)
+    for step in ('service_plan', 'firewall_plan'):
+        for label, value, expect in _FINDINGS:
+            yield ('remediation_steps', '%s/findings=%s' % (step, label), [value, step, {'web1': {}}, 'web1'], {}, expect)
+        yield ('remediation_steps', '%s/hostvars=string' % step, [[], step, 'x', 'web1'], {}, 'any')
+    yield ('remediation_steps', 'step=bogus', [[], 'bogus'], {}, 'error')
+    yield ('remediation_steps', 'firewall_result/input=string', ['x', 'firewall_result'], {}, 'error')
     part = {'label': 'a', 'changes': [{'path': '/x'}], 'verify': [{'url': 'http://127.0.0.1/'}], 'php_fpm': {}}
     for label, value, expect in [('none', None, 'any'), ('string', 'x', 'error'), ('item_none', [None], 'error'),
                                  ('changes_string', [dict(part, changes='x')], 'error'),
@@ -274,7 +282,7 @@ def all_cases():
     cases = list(generated_cases()) + list(SPECIAL)
     for name, label, fargs, fkwargs, expect in filter_cases():
         cases.append(dict(kind='filter', target=name, id='filter/%s/%s' % (name, label), fargs=fargs, fkwargs=fkwargs,
-                          expect=expect, names=[name, 'findings', 'facts', 'options', 'kind', 'include', 'exclude', 'parts', 'result']))
+                          expect=expect, names=[name, 'findings', 'facts', 'options', 'kind', 'include', 'exclude', 'parts', 'result', 'step', 'hostvars', 'input']))
     for case in cases:
         case.setdefault('names', [])
         reason = XFAIL.get(case['id'])

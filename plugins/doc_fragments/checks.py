@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, badgateway.nginx contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+
+    # The evidence options of nginx_probe and nginx_diagnose: one argument spec, module_utils/_host_checks.CHECK_OPTIONS.
+    DOCUMENTATION = r'''
+options:
+  log_lines:
+    description: At most this many lines are read from the end of each log.
+    type: int
+    default: 5000
+  log_since:
+    description:
+      - Only lines written in the last this many seconds count (0 means no time limit).
+      - The window (this and O(journal_dir)) holds for the kernel's OOM lines too. C(/var/log/kern.log) and
+        C(/var/log/messages) lines are placed by their syslog or RFC 3339 time; C(dmesg) lines (seconds since
+        boot) by the boot time in C(/proc/stat) (C(btime)) plus their stamp, which is what
+        C(dmesg --time-format iso) prints. The kernel's clock stops while the host is suspended, so after a
+        suspend a dmesg line is placed earlier than it was written (it can leave the window too early, never
+        stay in it too long). When a window is set, a dmesg line that cannot be placed is left out.
+    type: int
+    default: 0
+  redact_query:
+    description: Replace query strings in sample log lines with C(REDACTED).
+    type: bool
+    default: true
+  redact_client:
+    description: Replace client addresses in sample log lines with C(REDACTED).
+    type: bool
+    default: false
+  php_fpm:
+    description: Look for PHP-FPM configurations, processes and logs.
+    type: bool
+    default: true
+  firewall:
+    description: Report the active firewalls and their rules.
+    type: bool
+    default: true
+  resources:
+    description: Report memory, OOM kills, load, disk and open files.
+    type: bool
+    default: true
+  timeout:
+    description: Seconds a connect probe or an HTTP check may take.
+    type: float
+    default: 3
+  journal_dir:
+    description:
+      - The journal directory of M(badgateway.nginx.nginx_change). Log lines written before the last change
+        it committed on this host (the time in C(last-commit) there) are not read, as they were written under a
+        configuration that is no longer there and are not evidence about the current one. This holds for
+        the nginx, PHP-FPM and kernel logs alike (see O(log_since)).
+    type: path
+    default: /var/lib/badgateway-nginx
+'''
