@@ -15,7 +15,7 @@ version_added: 0.2.0
 description:
   - C(transaction_parts) with O(_input) a list of parts (C(label), C(changes), C(verify), C(php_fpm), as the
     remediation roles plan them) returns the arguments of one M(badgateway.nginx.nginx_change) (C(changes),
-    C(verify), C(php_fpm)) and the C(labels): one validation, one reload, one verification and one rollback for
+    C(verify), C(php_fpm)) and the C(labels); one validation, one reload, one verification and one rollback for
     the host.
   - With O(result) (the registered result of that M(badgateway.nginx.nginx_change)), returns instead one record
     per part (C(label), C(changed), C(changes), C(diff), C(recovered), C(check_mode), C(transaction)) for the

@@ -77,6 +77,27 @@ def _read_output(proc, deadline):
     return b''.join(chunks[proc.stdout.fileno()]), b''.join(chunks[proc.stderr.fileno()])
 
 
+def search_path(extra_dirs=(), environ_path=None):
+    """The directories an executable is looked up in: PATH (or environ_path), then extra_dirs, each once."""
+    dirs = []
+    for d in (environ_path if environ_path is not None else os.environ.get('PATH', '')).split(os.pathsep):
+        if d and d not in dirs:
+            dirs.append(d)
+    for d in extra_dirs:
+        if d not in dirs:
+            dirs.append(d)
+    return dirs
+
+
+def which(name, extra_dirs=(), environ_path=None):
+    """Path of the executable name in search_path(extra_dirs, environ_path), or None."""
+    for d in search_path(extra_dirs, environ_path):
+        candidate = os.path.join(d, name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
 def run(argv, timeout):
     """Run argv (a list, no shell); return (rc, stdout bytes, stderr text).
 

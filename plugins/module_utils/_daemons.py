@@ -449,7 +449,6 @@ class PhpFpm(Daemon):
         raise TxnError('no php-fpm master runs after %s' % how)
 
 
-
 # ---------------------------------------------------------------------------
 # Logs and verification
 # ---------------------------------------------------------------------------
@@ -518,5 +517,3 @@ def upstream_errors(lines, hosts):
 
 def redact_all(lines):
     return [redact_line(ln, query=True, client=False) for ln in lines[-MAX_LOG_LINES:]]
-
-

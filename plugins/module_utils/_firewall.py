@@ -57,12 +57,12 @@ __metaclass__ = type
 
 import ipaddress
 import json
-import os
 import re
 import shlex
 import socket
 
 from ansible_collections.badgateway.nginx.plugins.module_utils._command import CommandError, UserError, run
+from ansible_collections.badgateway.nginx.plugins.module_utils._command import which as find_executable
 
 FIREWALLS = ('nftables', 'iptables-nft', 'iptables-legacy', 'firewalld', 'ufw')
 TOOL_DIRS = ('/usr/sbin', '/sbin', '/usr/bin', '/bin', '/usr/local/sbin', '/usr/local/bin')
@@ -121,18 +121,7 @@ class _Break(Exception):
 
 def which(name, environ_path=None):
     """Path of an executable in PATH or the sbin directories, or None."""
-    dirs = []
-    for d in (environ_path if environ_path is not None else os.environ.get('PATH', '')).split(os.pathsep):
-        if d and d not in dirs:
-            dirs.append(d)
-    for d in TOOL_DIRS:
-        if d not in dirs:
-            dirs.append(d)
-    for d in dirs:
-        candidate = os.path.join(d, name)
-        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return candidate
-    return None
+    return find_executable(name, TOOL_DIRS, environ_path)
 
 
 def run_tool(argv, timeout):

@@ -373,8 +373,6 @@ def live_run(journal_dir):
         os.close(fd)
 
 
-
-
 def verify_restored(snap):
     """{path, sha256, problem} after a restore: the file on disk read back against its journal entry."""
     path = snap['path']

@@ -26,7 +26,7 @@ import shlex
 import stat
 
 from ansible_collections.badgateway.nginx.plugins.module_utils import _nginx_syntax as _syntax
-from ansible_collections.badgateway.nginx.plugins.module_utils._command import UserError, run
+from ansible_collections.badgateway.nginx.plugins.module_utils._command import UserError, run, which
 
 SEARCH_DIRS = (
     '/usr/sbin', '/usr/local/sbin', '/usr/local/nginx/sbin', '/opt/nginx/sbin',
@@ -59,17 +59,9 @@ def find_nginx(explicit=None, environ_path=None):
         if os.path.isfile(explicit) and os.access(explicit, os.X_OK):
             return explicit
         raise NginxError('nginx binary %s does not exist or is not executable' % explicit)
-    dirs = []
-    for d in (environ_path if environ_path is not None else os.environ.get('PATH', '')).split(os.pathsep):
-        if d and d not in dirs:
-            dirs.append(d)
-    for d in SEARCH_DIRS:
-        if d not in dirs:
-            dirs.append(d)
-    for d in dirs:
-        candidate = os.path.join(d, 'nginx')
-        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return candidate
+    found = which('nginx', SEARCH_DIRS, environ_path)
+    if found:
+        return found
     raise NginxError('nginx binary not found in PATH or %s; set nginx_bin' % ', '.join(SEARCH_DIRS))
 
 

@@ -46,6 +46,21 @@ MAX_NAME = 128  # nginx's longest directive names are about 40 characters
 LOCATION_MODIFIERS = ('^~', '~*', '~', '=')
 
 
+SCOPES = ('main', 'events', 'http', 'server', 'location', 'upstream')
+# where an edit goes and what it is: one argument spec for nginx_directive and the changes of nginx_change
+EDIT_OPTIONS = dict(
+    server_name=dict(type='str'),
+    listen=dict(type='str'),
+    location=dict(type='raw'),
+    upstream=dict(type='str'),
+    line=dict(type='int'),
+    directive=dict(type='str'),
+    args=dict(type='list', elements='str'),
+    block=dict(type='str'),
+    key=dict(type='str', no_log=False),
+)
+
+
 class EditError(Exception):
     """An error with a message meant for the user; nothing was changed."""
 

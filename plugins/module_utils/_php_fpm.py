@@ -53,7 +53,7 @@ import pwd
 import re
 
 from ansible_collections.badgateway.nginx.plugins.module_utils import _procfs as procfs
-from ansible_collections.badgateway.nginx.plugins.module_utils._command import UserError, run as _default_run
+from ansible_collections.badgateway.nginx.plugins.module_utils._command import UserError, run as _default_run, search_path
 from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_cli import NginxError
 
 DEFAULT_MAX_FILE_SIZE = 4 * 1024 * 1024
@@ -899,13 +899,7 @@ def fpm_binary(version=None, root='/', environ_path=None):
     one PHP per host).  Without: php-fpm, else the highest php-fpmX.Y.
     """
     reader = _Reader(root, 0)
-    dirs = []
-    for d in (environ_path if environ_path is not None else os.environ.get('PATH', '')).split(os.pathsep):
-        if d and d not in dirs:
-            dirs.append(d)
-    for d in SEARCH_DIRS:
-        if d not in dirs:
-            dirs.append(d)
+    dirs = search_path(SEARCH_DIRS, environ_path)
 
     def usable(path):
         local = reader.local(path)

@@ -17,7 +17,6 @@ __metaclass__ = type
 import re
 
 
-
 from ansible_collections.badgateway.nginx.plugins.module_utils._journal import TxnError
 
 INI_KEY = re.compile(r'^[A-Za-z0-9_.\-]+(?:\[[A-Za-z0-9_.\-]*\])?$')
@@ -188,5 +187,3 @@ def socket_permissions(settings):
     except ValueError:
         raise TxnError('listen.mode %r is not an octal mode' % settings.get('listen.mode'))
     return listen, uid, gid, mode
-
-

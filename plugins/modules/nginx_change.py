@@ -238,7 +238,7 @@ notes:
     M(badgateway.nginx.nginx_probe) reads only log lines written after it.
   - The module has an action plugin; after a change that moved lines of files the host's C(ansible_facts.nginx)
     describes, it adds those moves to C(ansible_facts.nginx.moved), so that a plan made later from the same facts
-    (M(badgateway.nginx.remediation_plan#filter)) edits the blocks the facts name.
+    (the filter P(badgateway.nginx.remediation_plan#filter)) edits the blocks the facts name.
 seealso:
   - module: badgateway.nginx.nginx_directive
   - module: badgateway.nginx.nginx_validate
@@ -443,26 +443,27 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.badgateway.nginx.plugins.module_utils._validate import checked_module
 
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_edit import EDIT_OPTIONS, SCOPES
 from ansible_collections.badgateway.nginx.plugins.module_utils._transaction import (
     Transaction,
     TxnFailure,
 )
 
+# which nginx or PHP-FPM master a change reloads (module_utils/_daemons)
+DAEMON_OPTIONS = dict(
+    bin=dict(type='path'),
+    config=dict(type='path'),
+    pid_file=dict(type='path'),
+    service=dict(type='str'),
+    reload_timeout=dict(type='int', default=10),
+)
 CHANGE_OPTIONS = dict(
+    EDIT_OPTIONS,
     kind=dict(type='str', default='nginx', choices=['nginx', 'fpm']),
     path=dict(type='str', required=True),
-    scope=dict(type='str', choices=['main', 'events', 'http', 'server', 'location', 'upstream']),
-    server_name=dict(type='str'),
-    listen=dict(type='str'),
-    location=dict(type='raw'),
-    upstream=dict(type='str'),
-    line=dict(type='int'),
-    directive=dict(type='str'),
-    args=dict(type='list', elements='str'),
-    block=dict(type='str'),
+    scope=dict(type='str', choices=list(SCOPES)),
     insert=dict(type='str', choices=['first', 'last']),
     section=dict(type='str'),
-    key=dict(type='str', no_log=False),
     value=dict(type='str'),
     state=dict(type='str', choices=['present', 'absent']),
 )
@@ -535,21 +536,8 @@ def main():
         AnsibleModule,
         argument_spec=dict(
             changes=dict(type='list', elements='dict', options=CHANGE_OPTIONS),
-            nginx=dict(type='dict', default={}, options=dict(
-                bin=dict(type='path'),
-                config=dict(type='path'),
-                prefix=dict(type='path'),
-                pid_file=dict(type='path'),
-                service=dict(type='str'),
-                reload_timeout=dict(type='int', default=10),
-            )),
-            php_fpm=dict(type='dict', default={}, options=dict(
-                bin=dict(type='path'),
-                config=dict(type='path'),
-                service=dict(type='str'),
-                pid_file=dict(type='path'),
-                reload_timeout=dict(type='int', default=10),
-            )),
+            nginx=dict(type='dict', default={}, options=dict(DAEMON_OPTIONS, prefix=dict(type='path'))),
+            php_fpm=dict(type='dict', default={}, options=DAEMON_OPTIONS),
             verify=dict(type='dict', default={}, options=dict(
                 urls=dict(type='list', elements='dict', default=[], options=dict(
                     url=dict(type='str', required=True),

@@ -283,7 +283,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.badgateway.nginx.plugins.module_utils._command import UserError, run
 from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_cli import describe, find_nginx, parse_version, resolve_paths
-from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_edit import EditError, from_text, plan_edit, tree_file
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_edit import (
+    EDIT_OPTIONS, SCOPES, EditError, from_text, plan_edit, tree_file)
 from ansible_collections.badgateway.nginx.plugins.module_utils._transaction import Transaction, TxnFailure
 
 
@@ -315,17 +316,9 @@ def check_params(params):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            EDIT_OPTIONS,
             path=dict(type='path', required=True),
-            scope=dict(type='str', default='http', choices=['main', 'events', 'http', 'server', 'location', 'upstream']),
-            server_name=dict(type='str'),
-            listen=dict(type='str'),
-            location=dict(type='raw'),
-            upstream=dict(type='str'),
-            line=dict(type='int'),
-            directive=dict(type='str'),
-            args=dict(type='list', elements='str'),
-            key=dict(type='str', no_log=False),
-            block=dict(type='str'),
+            scope=dict(type='str', default='http', choices=list(SCOPES)),
             state=dict(type='str', default='present', choices=['present', 'absent']),
             insert=dict(type='str', default='last', choices=['first', 'last']),
             backup=dict(type='bool', default=False),
@@ -400,8 +393,8 @@ def apply_as_transaction(module, p, spec, result):
     on a failure every byte is put back.  No reload: that is nginx_change's job."""
     change = dict((k, v) for k, v in spec.items() if v is not None)
     change.update(kind='nginx', path=p['path'])
-    params = {'changes': [change], 'nginx': dict((k, v) for k, v in (('bin', p['nginx_bin']), ('config', p['config']),
-                                                                        ('prefix', p['prefix'])) if v),
+    nginx = dict((k, v) for k, v in (('bin', p['nginx_bin']), ('config', p['config']), ('prefix', p['prefix'])) if v)
+    params = {'changes': [change], 'nginx': nginx,
               'journal_dir': p['journal_dir'], 'lock_timeout': p['lock_timeout'], 'timeout': p['timeout'],
               'reload': False, 'validate': p['validate']}
     try:

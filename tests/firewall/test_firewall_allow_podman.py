@@ -217,6 +217,7 @@ def test_restore_puts_the_persisted_files_back_through_the_journal(lab):
     # the journal of the run is gone, its lock stays (shared with nginx_change)
     assert sh(lab['backend'], 'ls -A /var/lib/badgateway-nginx').stdout.split() == ['lock']
 
+
 def test_nftables_persisted_survives_reload(lab):
     """The chain in /etc/nftables.conf: drop-in + include, checked by a reload as at boot."""
     sh = lab['lab'].sh

@@ -282,7 +282,8 @@ def all_cases():
     cases = list(generated_cases()) + list(SPECIAL)
     for name, label, fargs, fkwargs, expect in filter_cases():
         cases.append(dict(kind='filter', target=name, id='filter/%s/%s' % (name, label), fargs=fargs, fkwargs=fkwargs,
-                          expect=expect, names=[name, 'findings', 'facts', 'options', 'kind', 'include', 'exclude', 'parts', 'result', 'step', 'hostvars', 'input']))
+                          expect=expect, names=[name, 'findings', 'facts', 'options', 'kind', 'include', 'exclude', 'parts',
+                                                'result', 'step', 'hostvars', 'input']))
     for case in cases:
         case.setdefault('names', [])
         reason = XFAIL.get(case['id'])

@@ -526,6 +526,7 @@ def test_nginx_directive_takes_the_same_lock(lab, tmp_path):
     with open(commit) as f:
         assert f.read() == committed
 
+
 POOL = ('; pool www\r\n'
         '[www]\r\n'
         'user = www-data\r\n'

@@ -53,12 +53,10 @@ def walk(node):
     if isinstance(node, dict):
         yield node
         for value in node.values():
-            for d in walk(value):
-                yield d
+            yield from walk(value)
     elif isinstance(node, list):
         for value in node:
-            for d in walk(value):
-                yield d
+            yield from walk(value)
 
 
 def role_sets(role):

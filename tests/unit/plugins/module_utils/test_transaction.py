@@ -323,7 +323,7 @@ def test_workers_masters_and_pid_file(tmp_path):
     assert daemons.pid_from_file(str(pid_file), 'nginx: master process', proc) is None
     assert daemons.systemd_unit(100, proc) == 'nginx.service'
     n = daemons.Nginx({'config': '/srv/other.conf', 'prefix': '/srv/', 'pid_file': str(tmp_path / 'missing.pid')},
-                 proc=proc)
+                      proc=proc)
     assert n.master() == 200
     fpm = daemons.PhpFpm({}, proc=proc)
     assert fpm.master() == 300
