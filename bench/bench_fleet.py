@@ -593,7 +593,7 @@ def correlate_and_report(hostvars, names, report_dir):
     the collection's own functions: correlation of every host with the checks of all the others, then
     report.json and report.html. Keep in step with the action plugin."""
     from ansible_collections.badgateway.nginx.plugins.action.nginx_report import _url_claim, _write
-    from ansible_collections.badgateway.nginx.plugins.plugin_utils._correlate import claimed_targets, diagnose
+    from ansible_collections.badgateway.nginx.plugins.plugin_utils._correlate import claimed_targets, diagnose, index_peers
     from ansible_collections.badgateway.nginx.plugins.plugin_utils._report import (
         build_report, console_lines, host_lines, render_html)
     times = {}
@@ -606,6 +606,7 @@ def correlate_and_report(hostvars, names, report_dir):
         if d:
             diagnosed[name] = (facts.get('nginx') if d.get('nginx') else None, d)
     peers = dict((name, d['checks']) for name, (_f, d) in diagnosed.items())
+    peer_index = index_peers(peers)
     claimed = claimed_targets(f for f, _d in diagnosed.values() if f)
     for check_list in (d['checks'].get('http') or [] for _f, d in diagnosed.values()):
         for check in check_list:
@@ -614,7 +615,7 @@ def correlate_and_report(hostvars, names, report_dir):
     hosts = {}
     findings_total = 0
     for name, (facts, d) in diagnosed.items():
-        findings = diagnose(name, facts, d['checks'], peers, claimed) if facts is not None else []
+        findings = diagnose(name, facts, d['checks'], peers, claimed, peer_index) if facts is not None else []
         findings_total += len(findings)
         hosts[name] = {'findings': findings, 'nginx': d.get('nginx'), 'note': d.get('note')}
     t2 = time.perf_counter()

@@ -145,10 +145,9 @@ class Correlator:
     def __init__(self, host, facts, checks, peers=None, claimed=None, peer_index=None):
         self.host = host
         # (address, port) that some nginx of the fleet passes to: not free to be "the one meant"
-        self.claimed = set(claimed or ())
-        for key in routes_by_target(facts):
-            if key[0] == 'tcp':
-                self.claimed.add((key[1], key[2]))
+        # the fleet's set is shared by every host's correlator, never copied (a copy per host is quadratic)
+        self.claimed_fleet = claimed if claimed is not None else frozenset()
+        self.claimed = set((key[1], key[2]) for key in routes_by_target(facts) if key[0] == 'tcp')
         self.facts = facts or {}
         self.checks = checks or {}
         self.peers = peers or {}
@@ -222,7 +221,7 @@ class Correlator:
             addresses |= set(LOOPBACK)
 
         def claimed(port):
-            return any((a, port) in self.claimed for a in addresses)
+            return any((a, port) in self.claimed or (a, port) in self.claimed_fleet for a in addresses)
         found = [x for x in listeners.get('tcp', []) if x['port'] != key[2] and x.get('process') not in SYSTEM_PROCESSES
                  and x.get('process') != exclude_process and x['address'] not in ('127.0.0.53', '127.0.0.54')
                  and not claimed(x['port']) and abs(x['port'] - key[2]) < MISMATCH_MAX_PORT_DISTANCE]
