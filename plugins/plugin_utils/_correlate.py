@@ -105,6 +105,9 @@ class Target:
             self.access = (ctx.checks.get('sockets') or {}).get(self.path)
             self.as_user = (self.probe.get('as_user') or {}).get('result')
             self.pool = next((p for p in ctx.fpm_pools() if p.get('listen_path') == self.path), None)
+            # nothing listens on the socket now: no file, or a stale one that refuses (and nothing listens again)
+            self.gone = bool(self.result in ('no_such_file', 'refused') or
+                             self.log_kinds & {'socket_missing', 'socket_refused'}) and not ctx.listening(ctx.checks, key)
 
     @property
     def rules(self):

@@ -28,8 +28,7 @@ DOC = {
 
 def connect(ctx, target):
     if target.kind == 'unix':
-        gone = target.result in ('no_such_file', 'refused') or target.log_kinds & {'socket_missing', 'socket_refused'}
-        if not gone or ctx.listening(ctx.checks, target.key):
+        if not target.gone:
             return
         alive = ctx.alternatives(ctx.checks, target.key)
         if alive:

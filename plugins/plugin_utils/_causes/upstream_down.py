@@ -44,8 +44,7 @@ def _php_fpm_service(ctx, path):
 
 def connect(ctx, target):
     if target.kind == 'unix':
-        gone = target.result in ('no_such_file', 'refused') or target.log_kinds & {'socket_missing', 'socket_refused'}
-        if not gone or ctx.listening(ctx.checks, target.key):
+        if not target.gone:
             return
         evidence = target.evidence()
         evidence['php_fpm_pools'] = [{'name': p.get('name'), 'listen': p.get('listen'), 'file': p.get('file'),
