@@ -80,3 +80,13 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def write(tmp_path, files):
+    """Write files ({relative name: str or bytes}) under tmp_path (a pathlib.Path); return tmp_path as a
+    prefix ending with a slash."""
+    for name, content in files.items():
+        p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return str(tmp_path) + '/'
