@@ -17,7 +17,7 @@ class ModuleDocFragment(object):
 options: {}
 '''
 
-    # A module that never changes the host (nginx_validate, nginx_facts, nginx_probe).
+    # A module that never changes the host (nginx_validate, nginx_facts, nginx_probe, nginx_diagnose).
     INFO_MODULE = r'''
 options: {}
 attributes:
@@ -39,6 +39,20 @@ attributes:
     support: full
   diff_mode:
     support: full
+'''
+
+    # A module whose code is an action plugin on the controller (nginx_diagnose, nginx_facts, nginx_report,
+    # nginx_change; the descriptions come from action_common_attributes.flow). nginx_change's action runs its
+    # module asynchronously as well and says so in its own attributes.
+    ACTION_PLUGIN = r'''
+options: {}
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
 '''
 
     PLATFORM_POSIX = r'''

@@ -48,6 +48,22 @@ options:
     description: Report memory, OOM kills, load, disk and open files.
     type: bool
     default: true
+  urls:
+    description:
+      - HTTP(S) requests to make from the host, to see who answers and with what, and so to tell an nginx 502 from
+        one of a CDN or proxy in front.
+    type: list
+    elements: dict
+    default: []
+    aliases: [http_checks]
+    suboptions:
+      url:
+        description: The URL.
+        type: str
+        required: true
+      host:
+        description: Host header to send.
+        type: str
   timeout:
     description: Seconds a connect probe or an HTTP check may take.
     type: float

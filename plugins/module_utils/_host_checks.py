@@ -33,6 +33,7 @@ import stat
 import time
 
 from ansible_collections.badgateway.nginx.plugins.module_utils import _http as http
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_cli import NGINX_OPTIONS
 from ansible_collections.badgateway.nginx.plugins.module_utils import _procfs as procfs
 
 TCP_LISTEN = '0A'
@@ -57,9 +58,7 @@ PROBE_RESULTS = {
 # nginx_diagnose action (which hands them to the module as they are); documented once, in the doc fragment
 # badgateway.nginx.checks.
 CHECK_OPTIONS = dict(
-    nginx_bin=dict(type='path'),
-    config=dict(type='path'),
-    prefix=dict(type='path'),
+    NGINX_OPTIONS,
     log_lines=dict(type='int', default=5000),
     log_since=dict(type='int', default=0),
     redact_query=dict(type='bool', default=True),
@@ -67,6 +66,8 @@ CHECK_OPTIONS = dict(
     php_fpm=dict(type='bool', default=True),
     firewall=dict(type='bool', default=True),
     resources=dict(type='bool', default=True),
+    urls=dict(type='list', elements='dict', default=[], aliases=['http_checks'], options=dict(
+        url=dict(type='str', required=True), host=dict(type='str'))),
     timeout=dict(type='float', default=3),
     journal_dir=dict(type='path', default='/var/lib/badgateway-nginx'),
 )

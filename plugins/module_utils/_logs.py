@@ -276,29 +276,33 @@ def _local_epoch(year, month, day, hour, minute, second, frac=0.0):
         return None
 
 
-def nginx_time(line):
-    """Epoch (float, local time) of an nginx error-log line ``2026/11/22 08:17:43 [error] ...``, or None."""
-    if not line:
-        return None
-    m = NGINX_TIME.match(line)
-    if not m:
-        return None
+def _stamp_epoch(line, stamp, epoch_of):
+    """epoch_of(match) when the regex stamp matches at the start of line, else None."""
+    m = stamp.match(line) if line else None
+    return epoch_of(m) if m else None
+
+
+def _nginx_epoch(m):
     y, mo, d, h, mi, s = (int(x) for x in m.groups())
     return _local_epoch(y, mo, d, h, mi, s)
 
 
-def fpm_time(line):
-    """Epoch of a PHP-FPM log line ``[22-Nov-2026 08:17:43] ...`` (also ``[22-Nov-2026 08:17:43.123456]``), or None."""
-    if not line:
-        return None
-    m = FPM_TIME.match(line)
-    if not m:
-        return None
+def _fpm_epoch(m):
     month = MONTHS.get(m.group(2).lower())
     if month is None:
         return None
     frac = float('0.' + m.group(7)) if m.group(7) else 0.0
     return _local_epoch(int(m.group(3)), month, int(m.group(1)), int(m.group(4)), int(m.group(5)), int(m.group(6)), frac)
+
+
+def nginx_time(line):
+    """Epoch (float, local time) of an nginx error-log line ``2026/11/22 08:17:43 [error] ...``, or None."""
+    return _stamp_epoch(line, NGINX_TIME, _nginx_epoch)
+
+
+def fpm_time(line):
+    """Epoch of a PHP-FPM log line ``[22-Nov-2026 08:17:43] ...`` (also ``[22-Nov-2026 08:17:43.123456]``), or None."""
+    return _stamp_epoch(line, FPM_TIME, _fpm_epoch)
 
 
 def _syslog_epoch(m, now=None):
@@ -334,10 +338,10 @@ def _prefix_time(line):
     """(time as written, epoch) of whatever timestamp prefix the line has, or (None, None)."""
     m = NGINX_TIME.match(line)
     if m:
-        return line[m.start(1):m.end(6)], nginx_time(line)
+        return line[m.start(1):m.end(6)], _nginx_epoch(m)
     m = FPM_TIME.match(line)
     if m:
-        return line[m.start(1):m.end(7) if m.group(7) else m.end(6)], fpm_time(line)
+        return line[m.start(1):m.end(7) if m.group(7) else m.end(6)], _fpm_epoch(m)
     m = SYSLOG_PREFIX.match(line)
     if m:
         return m.group('time'), _syslog_epoch(m)
@@ -384,12 +388,9 @@ def dmesg_time(line, boot):
     ``dmesg --time-format iso`` prints): a line can then fall out of a window
     too early, never stay in it too long.
     """
-    if not line or boot is None:
+    if boot is None:
         return None
-    m = DMESG_STAMP.match(line)
-    if not m:
-        return None
-    return boot + int(m.group(1)) + float('0.' + m.group(2))
+    return _stamp_epoch(line, DMESG_STAMP, lambda m: boot + int(m.group(1)) + float('0.' + m.group(2)))
 
 
 def kernel_time(line, boot=None):
@@ -448,26 +449,14 @@ _LINUX_ERRNO = {
     99: 'addrnotavail',
 }
 
-_UNIX_KINDS = {
-    'noent': ('socket_missing', 'upstream_down'),
-    'refused': ('socket_refused', 'upstream_down'),
-    'perm': ('socket_permission', 'socket_permission'),
-    'eagain': ('socket_eagain', 'pool_exhausted'),
-}
-_TCP_KINDS = {
-    'refused': ('connect_refused', 'upstream_down'),
-    'timeout': ('connect_timeout', 'firewall_block'),
-    'noroute': ('connect_no_route', 'firewall_block'),
-    'unreach': ('connect_unreachable', 'firewall_block'),
-    'perm': ('connect_denied', 'firewall_block'),
-}
-_IO_KINDS = {
-    'reset': ('reset', 'backend_crash'),
-    'refused': ('connect_refused', 'upstream_down'),
-    'timeout': ('read_timeout', 'upstream_timeout'),
-    'noroute': ('connect_no_route', 'firewall_block'),
-    'unreach': ('connect_unreachable', 'firewall_block'),
-}
+# The kind of a failed connect() to a unix socket, of a failed connect() over TCP and of a failed read or
+# write on the upstream connection, by the class of its errno (_errno_class); NGINX_KINDS names the cause.
+_UNIX_KINDS = {'noent': 'socket_missing', 'refused': 'socket_refused', 'perm': 'socket_permission',
+               'eagain': 'socket_eagain'}
+_TCP_KINDS = {'refused': 'connect_refused', 'timeout': 'connect_timeout', 'noroute': 'connect_no_route',
+              'unreach': 'connect_unreachable', 'perm': 'connect_denied'}
+_IO_KINDS = {'reset': 'reset', 'refused': 'connect_refused', 'timeout': 'read_timeout', 'noroute': 'connect_no_route',
+             'unreach': 'connect_unreachable'}
 
 #: every kind classify_error_line can return, with the catalog id it points at
 NGINX_KINDS = {
@@ -652,7 +641,7 @@ def _match_nginx(msg, phase):
     m = RE_CONNECT_UNIX.search(msg)
     if m:
         extra['socket'] = m.group(1)
-        kind = _UNIX_KINDS.get(cls, ('connect_failed',))[0]
+        kind = _UNIX_KINDS.get(cls, 'connect_failed')
         return kind, extra
     if 'upstream timed out' in msg:
         if phase == 'connecting to upstream':
@@ -662,7 +651,7 @@ def _match_nginx(msg, phase):
     if m:
         if m.group(1):
             extra['address'] = m.group(1)
-        return _TCP_KINDS.get(cls, ('connect_failed',))[0], extra
+        return _TCP_KINDS.get(cls, 'connect_failed'), extra
     if 'upstream prematurely closed' in msg:
         return 'premature_close', extra
     if RE_SSL.search(msg) and upstream_phase:
@@ -676,7 +665,7 @@ def _match_nginx(msg, phase):
     if 'upstream sent ' in msg:
         return 'invalid_header', extra
     if RE_IO_FAILED.search(msg) and upstream_phase:
-        return _IO_KINDS.get(cls, ('io_error',))[0], extra
+        return _IO_KINDS.get(cls, 'io_error'), extra
     if phase == 'SSL handshaking to upstream':
         return 'ssl_handshake', extra
     if 'upstream server temporarily disabled' in msg:

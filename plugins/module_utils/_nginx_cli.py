@@ -48,6 +48,13 @@ ERROR_LEVELS = ('emerg', 'alert', 'crit', 'error')
 
 DEFAULT_MAX_FILE_SIZE = 16 * 1024 * 1024
 
+# The argument spec of the options of the doc fragment badgateway.nginx.nginx_cli (which nginx a module runs:
+# find_nginx, nginx_argv, resolve_paths; checked by _validate.nginx_paths_error), of its TIMEOUT variant
+# (seconds each nginx command may take, at least 1: _validate.nginx_options_error) and of max_file_size.
+NGINX_OPTIONS = dict(nginx_bin=dict(type='path'), config=dict(type='path'), prefix=dict(type='path'))
+NGINX_TIMEOUT_OPTION = dict(type='int', default=30)
+MAX_FILE_SIZE_OPTION = dict(type='int', default=DEFAULT_MAX_FILE_SIZE)
+
 
 class NginxError(UserError):
     """nginx, its binary or its configuration cannot be used as asked (a message for the user)."""
@@ -167,20 +174,21 @@ def describe(item):
     return '%s%s' % (where, item['message'])
 
 
-def check_content(path, data, max_file_size, size=None):
+def check_content(path, data, max_file_size, size=None, what='an nginx config'):
     """Reject binary or oversized content; decode the rest.
 
     Returns (text, warning or None).  Bytes that are not UTF-8 are replaced
     (nginx itself reads bytes) and reported as a warning with their line.
-    size is the file's real size when data holds only its beginning.
+    size is the file's real size when data holds only its beginning; what
+    names the kind of file in the messages.
     """
     if len(data) > max_file_size:
-        raise NginxError('%s is %d bytes, larger than max_file_size (%d): not read as an nginx config'
-                         % (path, max(size or 0, len(data)), max_file_size))
+        raise NginxError('%s is %d bytes, larger than max_file_size (%d): not read as %s'
+                         % (path, max(size or 0, len(data)), max_file_size, what))
     nul = data.find(b'\x00')
     if nul >= 0:
-        raise NginxError('%s is a binary file (NUL byte on line %d), not an nginx config'
-                         % (path, data.count(b'\n', 0, nul) + 1))
+        raise NginxError('%s is a binary file (NUL byte on line %d), not %s'
+                         % (path, data.count(b'\n', 0, nul) + 1, what))
     try:
         return data.decode('utf-8'), None
     except UnicodeDecodeError as e:

@@ -54,7 +54,7 @@ import re
 
 from ansible_collections.badgateway.nginx.plugins.module_utils import _procfs as procfs
 from ansible_collections.badgateway.nginx.plugins.module_utils._command import UserError, run as _default_run, search_path
-from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_cli import NginxError
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_cli import NginxError, check_content
 
 DEFAULT_MAX_FILE_SIZE = 4 * 1024 * 1024
 MAX_INCLUDE_DEPTH = 5  # php-fpm: "failed to include more than 5 files recursively"
@@ -374,18 +374,7 @@ class _Reader:
                 data = f.read(self.max_file_size + 1)
         except (IOError, OSError) as e:
             raise NginxError("failed to open configuration file '%s': %s (%d)" % (path, e.strerror or e, e.errno or 0))
-        if len(data) > self.max_file_size:
-            raise NginxError('%s is %d bytes, larger than max_file_size (%d): not read as a PHP-FPM config'
-                             % (path, max(size, len(data)), self.max_file_size))
-        nul = data.find(b'\x00')
-        if nul >= 0:
-            raise NginxError('%s is a binary file (NUL byte on line %d), not a PHP-FPM config'
-                             % (path, data.count(b'\n', 0, nul) + 1))
-        try:
-            return data.decode('utf-8'), None
-        except UnicodeDecodeError as e:
-            return (data.decode('utf-8', 'replace'),
-                    '%s:%d: bytes that are not UTF-8 were replaced with U+FFFD' % (path, data.count(b'\n', 0, e.start) + 1))
+        return check_content(path, data, self.max_file_size, size, 'a PHP-FPM config')
 
 
 class _Accounts:
@@ -407,28 +396,24 @@ class _Accounts:
             return None
         return dict((p[0], p) for p in (ln.split(':') for ln in lines) if len(p) >= 4)
 
-    def has_user(self, name):
-        """True, False, or None when it cannot be checked."""
+    def _known(self, name, lookup, names):
+        """True, False, or None when it cannot be checked: a number, a name NSS knows (lookup, on the
+        system itself), or one of names (read from the root's files; None when they could not be read)."""
         if name.isdigit():
             return True
         if self.system:
             try:
-                pwd.getpwnam(name)
+                lookup(name)
                 return True
             except KeyError:
                 return False
-        return None if self.users is None else name in self.users
+        return None if names is None else name in names
+
+    def has_user(self, name):
+        return self._known(name, pwd.getpwnam, self.users)
 
     def has_group(self, name):
-        if name.isdigit():
-            return True
-        if self.system:
-            try:
-                grp.getgrnam(name)
-                return True
-            except KeyError:
-                return False
-        return None if self.groups is None else name in self.groups
+        return self._known(name, grp.getgrnam, self.groups)
 
 
 # --- the configuration ----------------------------------------------------------

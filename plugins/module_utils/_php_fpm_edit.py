@@ -30,6 +30,23 @@ def _split_lines(text):
     return re.findall(r'[^\n]*\n|[^\n]+$', text)
 
 
+def _ini_lines(lines):
+    """(index, section match, setting match) of each line that is a ``[section]`` header or a ``key = value``
+    setting, the other match None; blank lines, ``;`` and ``#`` comments and other lines are skipped."""
+    for i, ln in enumerate(lines):
+        body = ln.rstrip('\n')
+        stripped = body.strip(' \t\r')
+        if not stripped or stripped[0] in ';#':
+            continue
+        m = SECTION_LINE.match(body)
+        if m:
+            yield i, m, None
+            continue
+        m = SETTING_LINE.match(body)
+        if m:
+            yield i, None, m
+
+
 def _value_span(rest):
     """(start, end) of the value inside rest: a trailing ';comment' and blanks are not part of it."""
     if rest[:1] in ('"', "'"):
@@ -81,18 +98,11 @@ def plan_ini(data, section, key, value=None, state='present', path='<pool>'):
     lines = _split_lines(text)
     sections = []       # [name, header index, [setting indexes]]
     current = None
-    for i, ln in enumerate(lines):
-        body = ln.rstrip('\n')
-        stripped = body.strip(' \t\r')
-        if not stripped or stripped[0] in ';#':
-            continue
-        m = SECTION_LINE.match(body)
-        if m:
-            current = [m.group('name').strip(), i, []]
+    for i, header, _setting in _ini_lines(lines):
+        if header:
+            current = [header.group('name').strip(), i, []]
             sections.append(current)
-            continue
-        m = SETTING_LINE.match(body)
-        if m and current is not None:
+        elif current is not None:
             current[2].append(i)
     found = [s for s in sections if s[0] == section]
     if not found:
@@ -150,20 +160,13 @@ def pool_settings(data, section):
     text = data.decode('latin-1')
     current = None
     out = {}
-    for ln in _split_lines(text):
-        body = ln.rstrip('\n')
-        stripped = body.strip(' \t\r')
-        if not stripped or stripped[0] in ';#':
-            continue
-        m = SECTION_LINE.match(body)
-        if m:
-            current = m.group('name').strip()
-            continue
-        m = SETTING_LINE.match(body)
-        if m and current == section:
-            rest = m.group('rest')
+    for _i, header, setting in _ini_lines(_split_lines(text)):
+        if header:
+            current = header.group('name').strip()
+        elif current == section:
+            rest = setting.group('rest')
             start, end = _value_span(rest)
-            out[m.group('key')] = _unquote(rest[start:end])
+            out[setting.group('key')] = _unquote(rest[start:end])
     return out
 
 

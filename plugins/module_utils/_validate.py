@@ -63,6 +63,12 @@ def nginx_paths_error(params):
                        no_nul('prefix', params.get('prefix')), regular_file_if_exists('config', params.get('config')))
 
 
+def nginx_options_error(params, *checks):
+    """What is wrong with the options of a module that runs nginx, or None: nginx_bin, config and prefix
+    (nginx_paths_error), then the module's own checks (messages or None), then timeout (at least 1 second)."""
+    return first_error(nginx_paths_error(params), *(checks + (at_least('timeout', params['timeout'], 1, ' second'),)))
+
+
 def first_error(*messages):
     """The first message that is not None, or None."""
     for message in messages:

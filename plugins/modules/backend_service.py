@@ -168,16 +168,10 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.badgateway.nginx.plugins.module_utils import _systemd_units as svc
-from ansible_collections.badgateway.nginx.plugins.module_utils._command import UserError, run as _run
+from ansible_collections.badgateway.nginx.plugins.module_utils._command import UserError, run
+from ansible_collections.badgateway.nginx.plugins.module_utils._module import failing, new_module
 
 INIT_D = '/etc/init.d'
-
-
-def run(argv, timeout):
-    try:
-        return _run(argv, timeout)
-    except UserError as e:
-        raise svc.ServiceError(str(e))
 
 
 class Remedy(object):
@@ -252,7 +246,7 @@ class Remedy(object):
             state = {}
             try:
                 state = svc.unit_state(run, unit)
-            except svc.ServiceError:
+            except (svc.ServiceError, UserError):
                 pass
             self.result['state']['after'] = state or None
             self.fail('systemctl %s failed (rc %d): %s (unit %s/%s)' % (
@@ -293,8 +287,23 @@ class Remedy(object):
         self.module.exit_json(**self.result)
 
 
+def option_error(p):
+    """What is wrong with the options, or None (after AnsibleModule checked the types)."""
+    if p['port'] is not None and not 0 < p['port'] < 65536:
+        return 'port %s is not a TCP port' % p['port']
+    if p['socket'] is not None and (not p['socket'].startswith('/') or '\x00' in p['socket']):
+        return 'socket must be an absolute path without NUL bytes, not %r' % p['socket']
+    if not 0 < p['timeout'] <= 600:
+        return 'timeout must be more than 0 and at most 600 seconds'
+    if p['address'] is not None and (any(c.isspace() or ord(c) < 32 for c in p['address'].strip())
+                                     or svc.address_set(p['address'].strip()) is None):
+        return 'address %r is not an IP address and does not resolve: nothing was started' % (p['address'],)
+    return None
+
+
 def main():
-    module = AnsibleModule(
+    module = new_module(
+        AnsibleModule,
         argument_spec=dict(
             port=dict(type='int'),
             socket=dict(type='path'),
@@ -304,24 +313,12 @@ def main():
         ),
         required_one_of=[('port', 'socket')],
         mutually_exclusive=[('port', 'socket'), ('socket', 'address')],
+        option_error=option_error,
         supports_check_mode=True,
     )
-    p = module.params
-    if p['port'] is not None and not 0 < p['port'] < 65536:
-        module.fail_json(msg='port %s is not a TCP port' % p['port'])
-    if p['socket'] is not None and (not p['socket'].startswith('/') or '\x00' in p['socket']):
-        module.fail_json(msg='socket must be an absolute path without NUL bytes, not %r' % p['socket'])
-    if not 0 < p['timeout'] <= 600:
-        module.fail_json(msg='timeout must be more than 0 and at most 600 seconds')
-    if p['address'] is not None and (any(c.isspace() or ord(c) < 32 for c in p['address'].strip())
-                                     or svc.address_set(p['address'].strip()) is None):
-        module.fail_json(msg='address %r is not an IP address and does not resolve: nothing was started'
-                         % (p['address'],))
     remedy = Remedy(module)
-    try:
+    with failing(module, remedy.result, errors=(UserError, svc.ServiceError)):
         remedy.main()
-    except svc.ServiceError as e:
-        remedy.fail(e.msg)
 
 
 if __name__ == '__main__':

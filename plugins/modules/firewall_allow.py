@@ -233,13 +233,13 @@ blocking:
     owner:
       description: The tool that changes it (nftables, iptables-nft, iptables-legacy, firewalld, ufw).
       type: str
-    family:
+    family: &table_family
       description: The table's family.
       type: str
-    table:
+    table: &table
       description: The table.
       type: str
-    chain:
+    chain: &chain
       description: The chain that holds the rule.
       type: str
     rule:
@@ -274,15 +274,9 @@ added:
     backend:
       description: The tool.
       type: str
-    table_family:
-      description: The table's family.
-      type: str
-    table:
-      description: The table.
-      type: str
-    chain:
-      description: The chain.
-      type: str
+    table_family: *table_family
+    table: *table
+    chain: *chain
     before:
       description: The blocking rule (or policy) it was put in front of.
       type: str

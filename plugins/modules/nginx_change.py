@@ -245,15 +245,12 @@ seealso:
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
+  - badgateway.nginx.attributes.action_plugin
   - badgateway.nginx.attributes.check_diff
   - badgateway.nginx.attributes.platform_posix
 attributes:
-  action:
-    support: full
   async:
     support: full
-  bypass_host_loop:
-    support: none
 '''
 
 EXAMPLES = r'''
@@ -441,7 +438,7 @@ from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.badgateway.nginx.plugins.module_utils._validate import checked_module
+from ansible_collections.badgateway.nginx.plugins.module_utils._module import new_module
 
 from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_edit import EDIT_OPTIONS, SCOPES
 from ansible_collections.badgateway.nginx.plugins.module_utils._transaction import (
@@ -531,8 +528,31 @@ def check_urls(urls):
     return None
 
 
+def option_error(p):
+    """A message for the first option that cannot be right, or None (after AnsibleModule checked the types)."""
+    bad = nul_bytes(p, '')
+    if bad:
+        return '%s contains a NUL byte' % bad
+    bad = check_numbers(p) or check_urls((p.get('verify') or {}).get('urls')) or check_files(p)
+    if bad:
+        return bad
+    if not p['recover_only'] and not p['changes']:
+        return 'changes is required (or set recover_only: true)'
+    for c in p['changes'] or []:
+        loc = c.get('location')
+        if loc is not None and not (isinstance(loc, str) or isinstance(loc, list) and all(isinstance(x, str) for x in loc)):
+            return '%s: location must be a string or a list of strings' % c.get('path')
+    if not os.path.isabs(p['journal_dir']):
+        return 'journal_dir must be an absolute path'
+    return None
+
+
+# what a failure before the transaction started returns besides msg
+NOT_STARTED = dict(changed=False, steps=[])
+
+
 def main():
-    module = checked_module(
+    module = new_module(
         AnsibleModule,
         argument_spec=dict(
             changes=dict(type='list', elements='dict', options=CHANGE_OPTIONS),
@@ -552,28 +572,16 @@ def main():
             recover_only=dict(type='bool', default=False),
             timeout=dict(type='int', default=30),
         ),
+        option_error=option_error,
+        failed=NOT_STARTED,
         supports_check_mode=True,
     )
     p = dict(module.params)
-    bad = nul_bytes(p, '')
-    if bad:
-        module.fail_json(msg='%s contains a NUL byte' % bad, changed=False, steps=[])
-    bad = check_numbers(p) or check_urls((p.get('verify') or {}).get('urls')) or check_files(p)
-    if bad:
-        module.fail_json(msg=bad, changed=False, steps=[])
-    if not p['recover_only'] and not p['changes']:
-        module.fail_json(msg='changes is required (or set recover_only: true)', changed=False, steps=[])
     # the kind decides the keys: drop what Ansible filled in as None, the transaction checks the rest
     p['changes'] = [dict((k, v) for k, v in c.items() if v is not None) for c in (p['changes'] or [])]
-    for c in p['changes']:
-        loc = c.get('location')
-        if loc is not None and not (isinstance(loc, str) or isinstance(loc, list) and all(isinstance(x, str) for x in loc)):
-            module.fail_json(msg='%s: location must be a string or a list of strings' % c.get('path'), changed=False, steps=[])
     for key in ('nginx', 'php_fpm', 'verify'):
         p[key] = dict((k, v) for k, v in (p[key] or {}).items() if v is not None)
     p['verify']['urls'] = [dict((k, v) for k, v in u.items() if v is not None) for u in p['verify'].get('urls') or []]
-    if not os.path.isabs(p['journal_dir']):
-        module.fail_json(msg='journal_dir must be an absolute path', changed=False, steps=[])
     txn = Transaction(p, check_mode=module.check_mode, diff=module._diff)
     try:
         result = txn.run()

@@ -31,20 +31,6 @@ description:
   - This is an action plugin; the file carries its documentation.
 author:
   - badgateway.nginx maintainers (@badgateway)
-options:
-  urls:
-    description: HTTP(S) requests to make from the host, to tell an nginx 502 from one of a CDN or proxy in front.
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      url:
-        description: The URL.
-        type: str
-        required: true
-      host:
-        description: Host header.
-        type: str
 notes:
   - Needs root on the host for logs, sockets of other users and firewall rules; use C(become=true).
 seealso:
@@ -53,24 +39,16 @@ seealso:
 extends_documentation_fragment:
   - badgateway.nginx.nginx_cli
   - badgateway.nginx.checks
+  - badgateway.nginx.facts_form
   - action_common_attributes
   - action_common_attributes.facts
   - action_common_attributes.flow
+  - badgateway.nginx.attributes.action_plugin
+  - badgateway.nginx.attributes.info_module
+  - badgateway.nginx.attributes.platform_linux
 attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
   facts:
     support: full
-  platform:
-    platforms: linux
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
 '''
 
 EXAMPLES = r'''

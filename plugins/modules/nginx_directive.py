@@ -282,7 +282,8 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.badgateway.nginx.plugins.module_utils._command import UserError, run
-from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_cli import describe, find_nginx, parse_version, resolve_paths
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_cli import (
+    NGINX_OPTIONS, NGINX_TIMEOUT_OPTION, describe, find_nginx, parse_version, resolve_paths)
 from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_edit import (
     EDIT_OPTIONS, SCOPES, EditError, from_text, plan_edit, tree_file)
 from ansible_collections.badgateway.nginx.plugins.module_utils._transaction import Transaction, TxnFailure
@@ -317,16 +318,14 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             EDIT_OPTIONS,
+            **NGINX_OPTIONS,
             path=dict(type='path', required=True),
             scope=dict(type='str', default='http', choices=list(SCOPES)),
             state=dict(type='str', default='present', choices=['present', 'absent']),
             insert=dict(type='str', default='last', choices=['first', 'last']),
             backup=dict(type='bool', default=False),
             validate=dict(type='bool', default=True),
-            nginx_bin=dict(type='path'),
-            config=dict(type='path'),
-            prefix=dict(type='path'),
-            timeout=dict(type='int', default=30),
+            timeout=NGINX_TIMEOUT_OPTION,
             journal_dir=dict(type='path', default='/var/lib/badgateway-nginx'),
             lock_timeout=dict(type='int', default=60),
         ),

@@ -58,19 +58,15 @@ extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.facts
   - action_common_attributes.flow
+  - badgateway.nginx.attributes.action_plugin
   - badgateway.nginx.attributes.info_module
   - badgateway.nginx.attributes.platform_posix
   - badgateway.nginx.nginx_cli
   - badgateway.nginx.nginx_cli.timeout
+  - badgateway.nginx.facts_form
 attributes:
   facts:
     support: full
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
 '''
 
 EXAMPLES = r'''
@@ -223,38 +219,35 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.badgateway.nginx.plugins.module_utils._command import UserError
-from ansible_collections.badgateway.nginx.plugins.module_utils import _validate as v
+from ansible_collections.badgateway.nginx.plugins.module_utils._module import failing, new_module
+from ansible_collections.badgateway.nginx.plugins.module_utils._validate import at_least, nginx_options_error
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_cli import (
+    MAX_FILE_SIZE_OPTION,
+    NGINX_OPTIONS,
+    NGINX_TIMEOUT_OPTION,
+)
 from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_gather import collect
 
 
 def option_error(params):
     """What is wrong with the options, named, or None."""
-    return v.first_error(
-        v.nginx_paths_error(params),
-        v.at_least('max_file_size', params['max_file_size'], 1, ' byte'),
-        v.at_least('timeout', params['timeout'], 1, ' second'),
-    )
+    return nginx_options_error(params, at_least('max_file_size', params['max_file_size'], 1, ' byte'))
 
 
 def main():
-    module = AnsibleModule(
+    module = new_module(
+        AnsibleModule,
         argument_spec=dict(
-            nginx_bin=dict(type='path'),
-            config=dict(type='path'),
-            prefix=dict(type='path'),
-            max_file_size=dict(type='int', default=16777216),
-            timeout=dict(type='int', default=30),
+            NGINX_OPTIONS,
+            max_file_size=MAX_FILE_SIZE_OPTION,
+            timeout=NGINX_TIMEOUT_OPTION,
+            verbose=dict(type='bool', default=False),  # read by the action plugin
         ),
+        option_error=option_error,
         supports_check_mode=True,
     )
-    error = option_error(module.params)
-    if error:
-        module.fail_json(msg=error)
-    try:
+    with failing(module):
         raw = collect(module.params)
-    except UserError as e:
-        module.fail_json(msg=str(e))
     module.exit_json(changed=False, nginx_raw=raw)
 
 

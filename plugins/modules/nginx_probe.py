@@ -81,19 +81,6 @@ options:
     type: list
     elements: path
     default: []
-  http_checks:
-    description: HTTP(S) requests to make from the host, to see who answers and with what.
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      url:
-        description: The URL.
-        type: str
-        required: true
-      host:
-        description: Host header to send.
-        type: str
 notes:
   - Reading logs, sockets of other users and firewall rules needs root; use C(become=true).
 extends_documentation_fragment:
@@ -192,19 +179,20 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.badgateway.nginx.plugins.module_utils import _validate as validate
-from ansible_collections.badgateway.nginx.plugins.module_utils._validate import checked_module
+from ansible_collections.badgateway.nginx.plugins.module_utils._module import failing, new_module
 
 from ansible_collections.badgateway.nginx.plugins.module_utils import _firewall as firewall
 from ansible_collections.badgateway.nginx.plugins.module_utils import _logs as log_reader
 from ansible_collections.badgateway.nginx.plugins.module_utils import _php_fpm as fpm
 from ansible_collections.badgateway.nginx.plugins.module_utils import _host_checks as probe
 from ansible_collections.badgateway.nginx.plugins.module_utils._command import UserError, run
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_cli import MAX_FILE_SIZE_OPTION, NGINX_TIMEOUT_OPTION
 from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_facts import (
     ConfigError, build_facts, error_log_paths, probe_targets)
 from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_gather import collect as collect_config
 
 # seconds nginx -V / -T may take when the configuration is read here (nginx_facts' default)
-NGINX_TIMEOUT = 30
+NGINX_TIMEOUT = NGINX_TIMEOUT_OPTION['default']
 
 KERNEL_LOGS = ('/var/log/kern.log', '/var/log/messages')
 # the epochs of at most this many "server reached pm.max_children" lines per pool are returned
@@ -321,12 +309,12 @@ def collect(params):
                                'nginx_files': probe.process_files('nginx'), 'oom': kernel_oom(params)}
     else:
         checks['resources'] = None
-    checks['http'] = [probe.http_check(c['url'], params['timeout'], c.get('host')) for c in params['http_checks']]
+    checks['http'] = [probe.http_check(c['url'], params['timeout'], c.get('host')) for c in params['urls']]
     return checks
 
 
 def main():
-    module = checked_module(
+    module = new_module(
         AnsibleModule,
         argument_spec=dict(
             probe.CHECK_OPTIONS,
@@ -336,28 +324,24 @@ def main():
             nginx_user=dict(type='str', default='www-data'),
             nginx_group=dict(type='str'),
             error_logs=dict(type='list', elements='path', default=[]),
-            http_checks=dict(type='list', elements='dict', default=[], options=dict(
-                url=dict(type='str', required=True), host=dict(type='str'))),
             discover=dict(type='bool', default=False),
-            max_file_size=dict(type='int', default=16777216),
+            max_file_size=MAX_FILE_SIZE_OPTION,
         ),
+        option_error=option_error,
         supports_check_mode=True,
     )
     p = module.params
-    error = option_error(p)
-    if error:
-        module.fail_json(msg=error)
     result = {'changed': False}
     if p['discover']:
-        try:
+        with failing(module, errors=(DiscoveryError,)):
             result.update(discover(p))
-        except DiscoveryError as e:
-            module.fail_json(msg=str(e), **e.extra)
     result['checks'] = collect(p)
     module.exit_json(**result)
 
 
-class DiscoveryError(Exception):
+class DiscoveryError(UserError):
+    """nginx is there but its configuration cannot be read here; extra: the fields the failure returns."""
+
     def __init__(self, msg, **extra):
         super(DiscoveryError, self).__init__(msg)
         self.extra = extra
@@ -407,8 +391,8 @@ def option_error(p):
     checks += [validate.single_line(option, p[option]) for option in ('nginx_user', 'nginx_group')]
     checks.append(validate.no_nul('journal_dir', p['journal_dir']))
     checks += [validate.nginx_paths_error(p), validate.at_least('max_file_size', p['max_file_size'], 1, ' byte')]
-    for i, c in enumerate(p['http_checks']):
-        checks += [validate.single_line('http_checks[%d].%s' % (i, k), c.get(k)) for k in ('url', 'host')]
+    for i, c in enumerate(p['urls']):
+        checks += [validate.single_line('urls[%d].%s' % (i, k), c.get(k)) for k in ('url', 'host')]
     checks += [None if 1 <= p['log_lines'] <= 1000000 else 'log_lines must be between 1 and 1000000',
                validate.at_least('log_since', p['log_since'], 0),
                None if 0 < p['timeout'] <= 60 else 'timeout must be more than 0 and at most 60 seconds']

@@ -44,9 +44,24 @@ options:
         fixed and which remain, what was changed (with the diffs) and any rollback with its reason.
     type: bool
     default: false
+  prometheus_dir:
+    description:
+      - Also write the findings in the Prometheus text exposition format to C(<prometheus_dir>/badgateway_nginx.prom)
+        (mode 0644), for node_exporter's textfile collector (C(--collector.textfile.directory)); the directory must
+        exist.
+      - Written atomically (a temporary file in the same directory, not named C(*.prom), then a rename), so a scrape
+        sees the old file or the new one, never part of one; every run replaces the file.
+      - 'Gauges C(badgateway_nginx_findings{host,cause,severity}) (only the causes found),
+        C(badgateway_nginx_host_findings{host}) and C(badgateway_nginx_host_diagnosed{host}) (every host),
+        fleet totals, and C(badgateway_nginx_last_run_timestamp_seconds{report}) (C(diagnosis), or C(remediation)
+        with O(remediation)); see docs/report.md of the collection and its example alert rules in
+        docs/prometheus/badgateway-nginx.rules.yml.'
+    type: path
+    version_added: 0.2.0
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
+  - badgateway.nginx.attributes.action_plugin
 attributes:
   check_mode:
     support: full
@@ -54,12 +69,6 @@ attributes:
     support: none
   platform:
     platforms: all
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
 seealso:
   - module: badgateway.nginx.nginx_diagnose
 '''
@@ -71,6 +80,13 @@ EXAMPLES = r'''
   run_once: true
   delegate_to: localhost
   register: report
+
+- name: Write the fleet report and node_exporter's textfile
+  badgateway.nginx.nginx_report:
+    report_dir: /tmp/bgw-report
+    prometheus_dir: /var/lib/prometheus/node-exporter
+  run_once: true
+  delegate_to: localhost
 '''
 
 RETURN = r'''
@@ -79,7 +95,7 @@ report:
   returned: success
   type: dict
 files:
-  description: Paths written.
+  description: Paths written (with O(prometheus_dir), the textfile too).
   returned: success
   type: list
   elements: str

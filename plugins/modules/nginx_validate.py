@@ -115,13 +115,18 @@ command:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.badgateway.nginx.plugins.module_utils._command import UserError
-from ansible_collections.badgateway.nginx.plugins.module_utils import _validate as v
+from ansible_collections.badgateway.nginx.plugins.module_utils._module import failing, new_module
+from ansible_collections.badgateway.nginx.plugins.module_utils._validate import nginx_options_error
 from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_cli import (
+    NGINX_OPTIONS,
+    NGINX_TIMEOUT_OPTION,
     describe,
     find_nginx,
     test_config,
 )
+
+# the fields of a failure before nginx -t ran
+NOT_VALIDATED = dict(valid=False, errors=[], nginx_warnings=[])
 
 
 def validate(params):
@@ -131,32 +136,12 @@ def validate(params):
             'binary': binary, 'command': argv}
 
 
-def option_error(params):
-    """What is wrong with the options, named, or None."""
-    return v.first_error(
-        v.nginx_paths_error(params),
-        v.at_least('timeout', params['timeout'], 1, ' second'),
-    )
-
-
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            nginx_bin=dict(type='path'),
-            config=dict(type='path'),
-            prefix=dict(type='path'),
-            fail_on_error=dict(type='bool', default=True),
-            timeout=dict(type='int', default=30),
-        ),
-        supports_check_mode=True,
-    )
-    error = option_error(module.params)
-    if error:
-        module.fail_json(msg=error, valid=False, errors=[], nginx_warnings=[])
-    try:
+    module = new_module(AnsibleModule, argument_spec=dict(NGINX_OPTIONS, fail_on_error=dict(type='bool', default=True),
+                                                          timeout=NGINX_TIMEOUT_OPTION),
+                        option_error=nginx_options_error, failed=NOT_VALIDATED, supports_check_mode=True)
+    with failing(module, NOT_VALIDATED):
         result = validate(module.params)
-    except UserError as e:
-        module.fail_json(msg=str(e), valid=False, errors=[], nginx_warnings=[])
     for warning in result['nginx_warnings']:
         module.warn(describe(warning))
     if not result['valid'] and module.params['fail_on_error']:

@@ -44,30 +44,35 @@ STR = _Type((str,), 'a string')
 SCALAR = _Type(NUMBER + (str, bool), 'a string or a number')
 
 
-class List(Shape):
-    name = 'a list'
+class _Each(Shape):
+    """A container whose every item has one shape; items() names each item's place after the container's."""
+    container = object
 
     def __init__(self, item=ANY):
         self.item = item
 
     def check(self, value, where):
-        if not isinstance(value, list):
+        if not isinstance(value, self.container):
             _wrong(value, self.name, where)
-        for i, item in enumerate(value):
-            self.item.check(item, '%s[%d]' % (where, i))
+        for place, item in self.items(value):
+            self.item.check(item, where + place)
 
 
-class Map(Shape):
-    name = 'a dict'
+class List(_Each):
+    name, container = 'a list', list
 
-    def __init__(self, value=ANY):
-        self.value = value
+    @staticmethod
+    def items(value):
+        return (('[%d]' % i, item) for i, item in enumerate(value))
 
-    def check(self, value, where):
-        if not isinstance(value, dict):
-            _wrong(value, self.name, where)
-        for key, item in value.items():
-            self.value.check(item, '%s.%s' % (where, key))
+
+class Map(_Each):
+    """A dict of any keys whose values have one shape."""
+    name, container = 'a dict', dict
+
+    @staticmethod
+    def items(value):
+        return (('.%s' % key, item) for key, item in value.items())
 
 
 class Dict(Shape):

@@ -97,7 +97,7 @@ MODULES = {
                  'max_file_size': 'size', 'tcp_targets': 'list', 'tcp_targets.0.host': 'one_line', 'tcp_targets.0.port': 'port',
                  'unix_targets': 'list', 'unix_targets.0': 'log_path', 'nginx_user': 'name', 'nginx_group': 'name',
                  'error_logs': 'list', 'error_logs.0': 'log_path', 'log_lines': 'size', 'log_since': 'count',
-                 'redact_query': 'bool', 'php_fpm': 'bool', 'http_checks': 'list', 'timeout': 'seconds_float',
+                 'redact_query': 'bool', 'php_fpm': 'bool', 'urls': 'list', 'timeout': 'seconds_float',
                  'journal_dir': 'path'}),
     'firewall_allow': dict(
         base=dict(port=18080, sources=['127.0.0.1'], backup_dir='{root}/out/backup', journal_dir='{root}/out/journal',
@@ -207,8 +207,8 @@ SPECIAL = [
                names=['app.conf', 'proxy_connect_timeout']),
     _tree_case('nginx_directive/symlink_in_tree', 'nginx_directive',
                dict(MODULES['nginx_directive']['base'], path='{tree}/special/link.conf'), 'any', check=True),
-    _tree_case('nginx_probe/http_checks.host=crlf', 'nginx_probe',
-               dict(MODULES['nginx_probe']['base'], http_checks=[dict(url='http://127.0.0.1:{port}/', host='a\r\nX: 1')]),
+    _tree_case('nginx_probe/urls.host=crlf', 'nginx_probe',
+               dict(MODULES['nginx_probe']['base'], urls=[dict(url='http://127.0.0.1:{port}/', host='a\r\nX: 1')]),
                'error', names=['host']),
     _tree_case('nginx_probe/http_checks.url=crlf', 'nginx_probe',
                dict(MODULES['nginx_probe']['base'], http_checks=[dict(url='http://127.0.0.1:{port}/\r\nX: 1')]),
@@ -239,6 +239,17 @@ PLAN_KINDS = ('proxy_timeouts', 'proxy_buffers', 'upstream_target', 'php_fpm_poo
 GOOD_FACTS = {'servers': [], 'upstreams': {}, 'gathered': {'id': 'g'}}
 
 
+# compact facts (format compact/1) that compact() did not write: edited, truncated, from a newer collection
+_COMPACT = [('compact_format_unknown', {'format': 'compact/9', 'servers': []}, 'error'),
+            ('compact_servers_string', {'format': 'compact/1', 'servers': 'x'}, 'error'),
+            ('compact_settings_out_of_range', {'format': 'compact/1', 'values': [], 'servers': [
+                {'listen': [], 'server_name': [''], 'locations': [
+                    {'match': '/', 'pass': {'directive': 'proxy_pass', 'target': 'http://a'}, 'settings': [7]}]}]}, 'error'),
+            ('compact_listen_without_raw', {'format': 'compact/1', 'servers': [
+                {'listen': [{'line': 1}], 'server_name': [''], 'locations': []}]}, 'error'),
+            ('compact_empty', {'format': 'compact/1', 'servers': []}, 'ok')]
+
+
 def filter_cases():
     for kind in PLAN_KINDS:
         for label, value, expect in _FINDINGS:
@@ -260,8 +271,10 @@ def filter_cases():
                                  ('listen_none', {'servers': [{'listen': None, 'server_name': [], 'locations': []}]}, 'error'),
                                  ('upstreams_string', {'servers': [], 'upstreams': 'x'}, 'error'),
                                  ('errors_item_none', {'servers': [], 'validation': {'errors': [None]}}, 'error'),
-                                 ('empty', {'servers': []}, 'ok')]:
+                                 ('empty', {'servers': []}, 'ok')] + _COMPACT:
         yield ('nginx_summary', 'facts=%s' % label, [value], {}, expect)
+    for label, value, expect in [('none', None, 'error'), ('string', 'x', 'error'), ('verbose', {'servers': []}, 'ok')] + _COMPACT:
+        yield ('nginx_verbose_facts', 'facts=%s' % label, [value], {}, expect)
     for step in ('service_plan', 'firewall_plan'):
         for label, value, expect in _FINDINGS:
             yield ('remediation_steps', '%s/findings=%s' % (step, label), [value, step, {'web1': {}}, 'web1'], {}, expect)

@@ -127,3 +127,33 @@ def test_every_fragment_is_used():
                 offered.add('badgateway.nginx.%s.%s' % (fragment, var.lower()))
     assert FRAGMENTS, 'no doc fragments under plugins/doc_fragments'
     assert sorted(offered - used) == []
+
+
+def fragment_options(fragment, variant='DOCUMENTATION'):
+    cls = importlib.import_module('%s.doc_fragments.%s' % (PACKAGE, fragment)).ModuleDocFragment
+    return yaml.safe_load(getattr(cls, variant))['options']
+
+
+def test_the_option_fragments_document_their_one_argument_spec():
+    """An option fragment documents one spec of module_utils, the one every module extending it takes (the test
+    above holds each module to its rendered documentation): nginx_cli is _nginx_cli.NGINX_OPTIONS, its TIMEOUT
+    variant NGINX_TIMEOUT_OPTION, and nginx_cli with checks is _host_checks.CHECK_OPTIONS."""
+    cli = importlib.import_module('%s.module_utils._nginx_cli' % PACKAGE)
+    host_checks = importlib.import_module('%s.module_utils._host_checks' % PACKAGE)
+    pairs = [
+        ('nginx_cli', fragment_options('nginx_cli'), cli.NGINX_OPTIONS),
+        ('nginx_cli.timeout', fragment_options('nginx_cli', 'TIMEOUT'), dict(timeout=cli.NGINX_TIMEOUT_OPTION)),
+        ('nginx_cli + checks', dict(fragment_options('nginx_cli'), **fragment_options('checks')),
+         host_checks.CHECK_OPTIONS),
+    ]
+    for name, documented, spec in pairs:
+        problems = differences(documented, spec, name + ': ')
+        assert not problems, '\n'.join(problems)
+
+
+def test_exactly_the_modules_with_an_action_plugin_extend_the_action_plugin_attributes():
+    actions = set(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ROOT, 'plugins', 'action', '*.py')))
+    for module in MODULES:
+        doc = yaml.safe_load(importlib.import_module('%s.modules.%s' % (PACKAGE, module)).DOCUMENTATION)
+        extended = 'badgateway.nginx.attributes.action_plugin' in (doc.get('extends_documentation_fragment') or [])
+        assert extended == (module in actions), module

@@ -6,15 +6,18 @@
 # Do not use this from other collections or standalone plugins/modules!
 """The cause registry: one module of this package per cause of the catalog.
 
-A cause module holds everything about its cause, from evidence to fix:
+A cause module holds everything about its cause, from evidence to fix, and declares it once:
 
-``ID``            the finding id (the module's name);
-``SEVERITY``      critical, warning or info;
-``SIGNATURE``     the evidence kinds that point at it (log-line kinds of module_utils/_logs, probe results);
-``FIX_ROLE``      the remediation role (short name) that fixes it on the host, or None;
-``NOT_FIXABLE``   why no role changes it on the host (when FIX_ROLE is None);
-``DOC``           its entry of docs/causes.md: ``title``, ``evidence``, ``decided``, ``fix`` (markdown);
-``STEPS``         how it is decided: ``(stage, order, function)`` tuples (see STAGES).
+* its docstring is its entry of docs/causes.md: a summary line, then one paragraph per heading of
+  ``DOC_HEADINGS`` in that order (``Title: ...``, ``Evidence: ...``, ``Decided: ...``, ``Fix: ...``, markdown);
+* ``CAUSE = Cause(__name__, __doc__, order=..., severity=..., signature=(...), fix_role=... or not_fixable=...)``
+  holds the rest: its place in the catalog, critical, warning or info, the evidence kinds that point at it
+  (log-line kinds of module_utils/_logs, probe results), and the remediation role (short name) that fixes it
+  on the host or why no role changes it there;
+* ``@CAUSE.step(stage, order)`` marks each function that decides it (see STAGES).
+
+A ``Cause`` offers them as ``ID`` (the module's name), ``CATALOG_ORDER``, ``SEVERITY``, ``SIGNATURE``,
+``FIX_ROLE``, ``NOT_FIXABLE``, ``DOC`` ({title, evidence, decided, fix}) and ``STEPS`` ((stage, order, function)).
 
 The correlator (plugin_utils/_correlate) runs the steps of every cause stage by stage; every table
 the rest of the collection needs (severities, fixing roles, the triage's choices, the catalog's
@@ -25,8 +28,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ast
 import importlib
 import os
+import re
+import sys
 
 # (stage, scope, policy, skipped when this stage of the same target found something)
 #   config     once per host, before the targets: what nginx -t and the parser say of the files
@@ -44,7 +50,8 @@ STAGES = (
     ('host', 'host', 'all', None),
 )
 SEVERITIES = ('critical', 'warning', 'info')
-REQUIRED = ('ID', 'SEVERITY', 'SIGNATURE', 'FIX_ROLE', 'NOT_FIXABLE', 'DOC', 'STEPS')
+# the headings of a cause module's docstring, in order, and the keys of its DOC
+DOC_HEADINGS = ('title', 'evidence', 'decided', 'fix')
 
 _LOADED = []
 
@@ -53,36 +60,73 @@ class RegistryError(Exception):
     """A cause module that does not follow the contract above."""
 
 
+def _docstring(module_name, docstring):
+    """The module's docstring; read from its source when Python dropped docstrings (python -OO)."""
+    if docstring is not None:
+        return docstring
+    with open(sys.modules[module_name].__file__) as f:
+        return ast.get_docstring(ast.parse(f.read())) or ''
+
+
+def _doc_sections(cause_id, docstring):
+    """{heading: text} of the paragraphs after the summary line, white space folded."""
+    paragraphs = [' '.join(p.split()) for p in re.split(r'\n\s*\n', docstring.strip())][1:]
+    found = [p.split(': ', 1) for p in paragraphs]
+    headings = tuple(f[0].lower() for f in found)
+    if headings != DOC_HEADINGS or any(len(f) != 2 or f[0] != f[0].capitalize() for f in found):
+        raise RegistryError('cause %s: its docstring needs a summary line, then the paragraphs %s (got %s)'
+                            % (cause_id, ', '.join('"%s: ..."' % h.capitalize() for h in DOC_HEADINGS),
+                               ', '.join(repr(p[:20]) for p in paragraphs) or 'none'))
+    return dict((heading.lower(), text) for heading, text in found)
+
+
+class Cause(object):
+    """One cause of the catalog, as its module declares it (see the contract above)."""
+
+    def __init__(self, module_name, docstring, order, severity, signature, fix_role=None, not_fixable=None):
+        self.ID = module_name.rsplit('.', 1)[-1]
+        self.CATALOG_ORDER = order
+        self.SEVERITY = severity
+        self.SIGNATURE = tuple(signature)
+        self.FIX_ROLE = fix_role
+        self.NOT_FIXABLE = not_fixable
+        self.DOC = _doc_sections(self.ID, _docstring(module_name, docstring))
+        self.STEPS = ()
+
+    def step(self, stage, order):
+        """Decorator: the function decides the cause at this stage, in this order among the stage's steps."""
+        def register(function):
+            self.STEPS += ((stage, order, function),)
+            return function
+        return register
+
+
 def _check(module):
-    missing = [name for name in REQUIRED if not hasattr(module, name)]
-    if missing:
-        raise RegistryError('cause module %s lacks %s' % (module.__name__, ', '.join(missing)))
-    if module.SEVERITY not in SEVERITIES:
-        raise RegistryError('cause %s: severity %r is not one of %s' % (module.ID, module.SEVERITY, ', '.join(SEVERITIES)))
-    if bool(module.FIX_ROLE) == bool(module.NOT_FIXABLE):
-        raise RegistryError('cause %s: exactly one of FIX_ROLE and NOT_FIXABLE must be set' % module.ID)
+    cause = getattr(module, 'CAUSE', None)
+    if not isinstance(cause, Cause):
+        raise RegistryError('cause module %s declares no CAUSE = Cause(...)' % module.__name__)
+    if cause.SEVERITY not in SEVERITIES:
+        raise RegistryError('cause %s: severity %r is not one of %s' % (cause.ID, cause.SEVERITY, ', '.join(SEVERITIES)))
+    if bool(cause.FIX_ROLE) == bool(cause.NOT_FIXABLE):
+        raise RegistryError('cause %s: exactly one of fix_role and not_fixable must be set' % cause.ID)
     stages = [s[0] for s in STAGES]
-    for step in module.STEPS:
+    if not cause.STEPS:
+        raise RegistryError('cause %s: no function is marked @CAUSE.step(stage, order)' % cause.ID)
+    for step in cause.STEPS:
         if step[0] not in stages or not callable(step[2]):
-            raise RegistryError('cause %s: step %r is not (stage, order, function) with a known stage' % (module.ID, step))
-    for key in ('title', 'evidence', 'decided', 'fix'):
-        if not module.DOC.get(key):
-            raise RegistryError('cause %s: DOC has no %s' % (module.ID, key))
+            raise RegistryError('cause %s: step %r is not (stage, order, function) with a known stage' % (cause.ID, step))
+    return cause
 
 
 def causes():
-    """Every cause module, in catalog order (their ``CATALOG_ORDER``, then id)."""
+    """Every cause (its module's CAUSE), in catalog order (their ``order``, then id)."""
     if not _LOADED:
         here = os.path.dirname(os.path.abspath(__file__))
         found = []
         for name in sorted(os.listdir(here)):
             if name.endswith('.py') and not name.startswith('_'):
-                module = importlib.import_module('%s.%s' % (__name__, name[:-3]))
-                if module.ID != name[:-3]:
-                    raise RegistryError('cause module %s declares ID %r' % (name, module.ID))
-                _check(module)
-                found.append(module)
-        found.sort(key=lambda m: (getattr(m, 'CATALOG_ORDER', 1000), m.ID))
+                found.append(_check(importlib.import_module('%s.%s' % (__name__, name[:-3]))))
+        found.sort(key=lambda c: (c.CATALOG_ORDER, c.ID))
         _LOADED.extend(found)
     return list(_LOADED)
 

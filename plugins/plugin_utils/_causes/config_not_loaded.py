@@ -4,27 +4,29 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
-"""config_not_loaded: the files on disk are not what the running nginx loaded."""
+"""config_not_loaded: the files on disk are not what the running nginx loaded.
+
+Title: the files on disk are not what the running nginx loaded
+
+Evidence: configuration files changed after the nginx master's last successful start or reload
+
+Decided: the files' modification times against the start of the master's current worker generation (a failed
+reload starts no new workers)
+
+Fix: `nginx -t`, then reload, when the change is meant
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-ID = 'config_not_loaded'
-CATALOG_ORDER = 150
-SEVERITY = 'warning'
-SIGNATURE = ('changed_after_load',)
-FIX_ROLE = None
-NOT_FIXABLE = 'the running nginx serves an older config than the files: a person decides when to reload'
-DOC = {
-    'title': 'the files on disk are not what the running nginx loaded',
-    'evidence': "configuration files changed after the nginx master's last successful start or reload",
-    'decided': "the files' modification times against the start of the master's current worker generation (a failed "
-               'reload starts no new workers)',
-    'fix': '`nginx -t`, then reload, when the change is meant',
-}
+from ansible_collections.badgateway.nginx.plugins.plugin_utils._causes import Cause
+
+CAUSE = Cause(__name__, __doc__, order=150, severity='warning', signature=('changed_after_load',),
+              not_fixable='the running nginx serves an older config than the files: a person decides when to reload')
 
 
+@CAUSE.step('config', 30)
 def config(ctx):
     loaded = ctx.facts.get('loaded') or {}
     changed = loaded.get('changed') or []
@@ -32,8 +34,5 @@ def config(ctx):
         return
     names = [c.get('file') for c in changed if isinstance(c, dict)]
     shown = ', '.join(str(n) for n in names[:5]) + (' and %d more' % (len(names) - 5) if len(names) > 5 else '')
-    ctx.add(ID, None, 'files on disk changed after the running nginx last loaded its config: %s; '
+    ctx.add(CAUSE.ID, None, 'files on disk changed after the running nginx last loaded its config: %s; '
             'the facts describe a config that is not live' % shown, {'loaded': loaded}, routes=[])
-
-
-STEPS = (('config', 30, config),)

@@ -4,33 +4,36 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
-"""firewall_block: a firewall drops or rejects the connection to the upstream port."""
+"""firewall_block: a firewall drops or rejects the connection to the upstream port.
+
+Title: a firewall drops or rejects traffic to the upstream port
+
+Evidence: `upstream timed out (110: ...) while connecting to upstream` (DROP), `(113: No route to host)` or
+`(111: ...)` (REJECT), while the service does listen
+
+Decided: a listener exists, the connect probe fails, and an nftables / iptables / firewalld / ufw rule on the
+nginx host's output path or the upstream host's input path matches: the finding quotes the rule (`confirmed:
+true`, critical). When a connect times out or has no route and no rule that blocks it is found on the hosts in
+the inventory, the finding says "no rule found that blocks ...", is a warning and carries `confirmed: false`:
+the likeliest cause, not a proven one; `evidence.firewall_not_read` names the hosts whose ruleset could not be
+read
+
+Fix: role `firewall`: allow the port from the proxy hosts' addresses only, never from the world; taken back when
+the proxy still cannot connect
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-ID = 'firewall_block'
-CATALOG_ORDER = 40
-SEVERITY = 'critical'
-SIGNATURE = ('connect_timeout', 'connect_no_route', 'connect_unreachable', 'connect_refused')
-FIX_ROLE = 'firewall'
-NOT_FIXABLE = None
-DOC = {
-    'title': 'a firewall drops or rejects traffic to the upstream port',
-    'evidence': '`upstream timed out (110: ...) while connecting to upstream` (DROP), `(113: No route to host)` or '
-                '`(111: ...)` (REJECT), while the service does listen',
-    'decided': "a listener exists, the connect probe fails, and an nftables / iptables / firewalld / ufw rule on the "
-               "nginx host's output path or the upstream host's input path matches: the finding quotes the rule "
-               '(`confirmed: true`, critical). When a connect times out or has no route and no rule that blocks it is '
-               'found on the hosts in the inventory, the finding says "no rule found that blocks ...", is a warning and '
-               'carries `confirmed: false`: the likeliest cause, not a proven one; `evidence.firewall_not_read` names '
-               'the hosts whose ruleset could not be read',
-    'fix': "role `firewall`: allow the port from the proxy hosts' addresses only, never from the world; taken back "
-           'when the proxy still cannot connect',
-}
+from ansible_collections.badgateway.nginx.plugins.plugin_utils._causes import Cause
+
+CAUSE = Cause(__name__, __doc__, order=40, severity='critical',
+              signature=('connect_timeout', 'connect_no_route', 'connect_unreachable', 'connect_refused'),
+              fix_role='firewall')
 
 
+@CAUSE.step('connect', 40)
 def connect(ctx, target):
     if target.kind != 'tcp' or not target.failed:
         return
@@ -38,7 +41,7 @@ def connect(ctx, target):
     rejected = target.refused and any(r.get('verdict') == 'reject' for r in rules)
     if rules and (target.timed_out or target.no_route or target.listening or rejected):
         rule = rules[0]
-        ctx.add(ID, target.key, '%s on %s (%s path) blocks %s: %s' % (
+        ctx.add(CAUSE.ID, target.key, '%s on %s (%s path) blocks %s: %s' % (
             rule.get('backend'), rule.get('host'), rule.get('direction'), target.text, rule.get('text')),
             target.evidence(), {'port': target.port, 'protocol': 'tcp', 'host': rule.get('host'),
                                 'sources': ctx.source_addresses()},
@@ -56,12 +59,9 @@ def connect(ctx, target):
         unread = ctx.firewalls_not_read(target.peer_name if target.peer is not None else None, target.peer)
         evidence = target.evidence()
         evidence['firewall_not_read'] = unread
-        ctx.add(ID, target.key, 'no rule found that blocks %s on the hosts in the inventory, but connecting '
+        ctx.add(CAUSE.ID, target.key, 'no rule found that blocks %s on the hosts in the inventory, but connecting '
                 'to it %s %s: unconfirmed, a firewall elsewhere is the likeliest cause%s' % (
                     target.text, what, seen,
                     '; no complete firewall ruleset was read from %s, so a rule there is not ruled out' % ', '.join(unread)
                     if unread else ''),
                 evidence, {'port': target.port, 'protocol': 'tcp'}, extra={'confirmed': False, 'severity': 'warning'})
-
-
-STEPS = (('connect', 40, connect),)

@@ -4,33 +4,35 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
-"""pool_exhausted: PHP-FPM has no free child for the requests nginx passes to it."""
+"""pool_exhausted: PHP-FPM has no free child for the requests nginx passes to it.
+
+Title: PHP-FPM has no free child
+
+Evidence: PHP-FPM log `WARNING: [pool NAME] server reached pm.max_children setting (N)`; nginx `connect() to
+unix:PATH failed (11: Resource temporarily unavailable)`
+
+Decided: the pool reached `pm.max_children`; the pool's children's memory against available memory. The pool is
+the one of the host's PHP-FPM whose `listen` (socket path, or TCP address and port) is the `fastcgi_pass`
+target, and its warning, in PHP-FPM's own log within the log window, is enough: requests that only queued for a
+free child leave no nginx line. Read timeouts (`while reading response header from upstream`) on that pool are
+this cause, not `upstream_timeout`, when a warning of the pool was written between 60 s before the first
+timed-out request was sent and 5 s after the last one was sent (a request is sent `fastcgi_read_timeout` before
+nginx logs its timeout; PHP-FPM warns once when the pool fills up, checking once a second; both logs stamp whole
+seconds)
+
+Fix: role `php_fpm_pool`: `pm.max_children` sized from available memory and the children's measured size, within
+a floor and a cap
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-ID = 'pool_exhausted'
-CATALOG_ORDER = 60
-SEVERITY = 'warning'
-SIGNATURE = ('socket_eagain', 'unavailable', 'max_children', 'busy', 'read_timeout')
-FIX_ROLE = 'php_fpm_pool'
-NOT_FIXABLE = None
-DOC = {
-    'title': 'PHP-FPM has no free child',
-    'evidence': 'PHP-FPM log `WARNING: [pool NAME] server reached pm.max_children setting (N)`; nginx '
-                '`connect() to unix:PATH failed (11: Resource temporarily unavailable)`',
-    'decided': "the pool reached `pm.max_children`; the pool's children's memory against available memory. The pool "
-               "is the one of the host's PHP-FPM whose `listen` (socket path, or TCP address and port) is the "
-               "`fastcgi_pass` target, and its warning, in PHP-FPM's own log within the log window, is enough: requests "
-               'that only queued for a free child leave no nginx line. Read timeouts (`while reading response header '
-               'from upstream`) on that pool are this cause, not `upstream_timeout`, when a warning of the pool was '
-               'written between 60 s before the first timed-out request was sent and 5 s after the last one was sent '
-               '(a request is sent `fastcgi_read_timeout` before nginx logs its timeout; PHP-FPM warns once when the '
-               'pool fills up, checking once a second; both logs stamp whole seconds)',
-    'fix': "role `php_fpm_pool`: `pm.max_children` sized from available memory and the children's measured size, "
-           'within a floor and a cap',
-}
+from ansible_collections.badgateway.nginx.plugins.plugin_utils._causes import Cause
+
+CAUSE = Cause(__name__, __doc__, order=60, severity='warning',
+              signature=('socket_eagain', 'unavailable', 'max_children', 'busy', 'read_timeout'),
+              fix_role='php_fpm_pool')
 
 # A "server reached pm.max_children" warning of a pool explains nginx's read timeouts on it when it
 # was written no earlier than QUEUE_BEFORE_SECONDS before the first timed-out request was sent and
@@ -61,19 +63,21 @@ def _add(ctx, key, evidence, pool, cfg=None):
     if reached:
         summary += '; PHP-FPM logged "server reached pm.max_children" %d time(s), last at %s' % (
             sum(g.get('count') or 0 for g in reached), max(g.get('last_seen') or '' for g in reached))
-    ctx.add(ID, key, summary, evidence, {'pool': pool and pool.get('name'), 'pool_file': pool and pool.get('file')})
+    ctx.add(CAUSE.ID, key, summary, evidence, {'pool': pool and pool.get('name'), 'pool_file': pool and pool.get('file')})
 
 
+@CAUSE.step('connect', 20)
 def connect(ctx, target):
     """The socket answers EAGAIN: its listen backlog is full because no child accepts."""
     if target.kind == 'unix' and (target.result == 'unavailable' or 'socket_eagain' in target.log_kinds):
         _add(ctx, target.key, target.evidence(), target.pool)
 
 
+@CAUSE.step('queue', 10)
 def queue(ctx, target):
     """From PHP-FPM's log alone: requests that only queued leave no nginx line."""
     cfg, pool = ctx.fpm_pool_at(target.key)
-    if not pool or not ctx.fpm_pool_groups(cfg, pool, ('max_children',)) or ctx.finding(ID, target.key):
+    if not pool or not ctx.fpm_pool_groups(cfg, pool, ('max_children',)) or ctx.finding(CAUSE.ID, target.key):
         return
     _add(ctx, target.key, {'probe': target.probe or None, 'log': []}, pool, cfg)
 
@@ -87,7 +91,7 @@ def absorb_read_timeouts(ctx, target, logs):
     would only hide the full pool).  Groups with a line of another phase (sending the request, reading
     the body) are left alone.  Returns the groups taken.
     """
-    finding = ctx.finding(ID, target.key)
+    finding = ctx.finding(CAUSE.ID, target.key)
     cfg, pool = ctx.fpm_pool_at(target.key)
     if not finding or not pool:
         return []
@@ -112,6 +116,3 @@ def absorb_read_timeouts(ctx, target, logs):
                                                  (settings.get('pass') or {}).get('module') or 'fastcgi',
                                                  read.get('value') or '%ds' % wait))
     return header
-
-
-STEPS = (('connect', 20, connect), ('queue', 10, queue))

@@ -4,27 +4,29 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
-"""protocol_mismatch: nginx speaks the wrong protocol to the upstream (plain HTTP to TLS, or the reverse)."""
+"""protocol_mismatch: nginx speaks the wrong protocol to the upstream (plain HTTP to TLS, or the reverse).
+
+Title: nginx speaks the wrong protocol to the upstream
+
+Evidence: `upstream sent invalid header`, `upstream sent no valid HTTP/1.0 header`, `SSL_do_handshake() failed
+... while SSL handshaking to upstream`
+
+Decided: plain HTTP to a port that completes a TLS handshake (or the reverse), found by a TLS probe; without the
+probe's proof, the log lines alone, and then the other scheme is proposed only when the probe does not rule it
+out (a backend that sends a broken header and speaks no TLS needs its own fix, not https)
+
+Fix: role `upstream_target`: `http://` to `https://` or back
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-ID = 'protocol_mismatch'
-CATALOG_ORDER = 90
-SEVERITY = 'critical'
-SIGNATURE = ('invalid_header', 'no_valid_http', 'ssl_handshake', 'fastcgi_record', 'tls')
-FIX_ROLE = 'upstream_target'
-NOT_FIXABLE = None
-DOC = {
-    'title': 'nginx speaks the wrong protocol to the upstream',
-    'evidence': '`upstream sent invalid header`, `upstream sent no valid HTTP/1.0 header`, '
-                '`SSL_do_handshake() failed ... while SSL handshaking to upstream`',
-    'decided': 'plain HTTP to a port that completes a TLS handshake (or the reverse), found by a TLS probe; without the '
-               "probe's proof, the log lines alone, and then the other scheme is proposed only when the probe does not "
-               'rule it out (a backend that sends a broken header and speaks no TLS needs its own fix, not https)',
-    'fix': 'role `upstream_target`: `http://` to `https://` or back',
-}
+from ansible_collections.badgateway.nginx.plugins.plugin_utils._causes import Cause
+
+CAUSE = Cause(__name__, __doc__, order=90, severity='critical',
+              signature=('invalid_header', 'no_valid_http', 'ssl_handshake', 'fastcgi_record', 'tls'),
+              fix_role='upstream_target')
 PLAIN_SCHEMES = ('http', 'fastcgi', 'uwsgi', 'scgi', 'grpc')
 LOG_KINDS = ('invalid_header', 'no_valid_http', 'ssl_handshake', 'fastcgi_record')
 
@@ -33,6 +35,7 @@ def _swap(raw, old, new):
     return {'from': raw, 'to': new + raw[len(old):]} if raw.startswith(old) else {}
 
 
+@CAUSE.step('transport', 10)
 def transport(ctx, target):
     """The TLS probe proves it: TLS answered where nginx talks plain, or no TLS where nginx talks https."""
     routes = target.routes()
@@ -49,9 +52,10 @@ def transport(ctx, target):
     else:
         fix = {'from': raw, 'to': raw.replace('https://', 'http://', 1)}
         summary = '%s does not speak TLS, but nginx talks https to it' % target.text
-    ctx.add(ID, target.key, summary, {'log': ctx.evidence_logs(logs), 'probe': target.probe}, fix)
+    ctx.add(CAUSE.ID, target.key, summary, {'log': ctx.evidence_logs(logs), 'probe': target.probe}, fix)
 
 
+@CAUSE.step('response', 40)
 def response(ctx, target):
     """The log lines alone: nginx could not read the answer as the protocol it speaks."""
     logs = ctx.logs_for(target.key, LOG_KINDS)
@@ -66,8 +70,6 @@ def response(ctx, target):
         fix = _swap(raw, 'http://', 'https://')
     elif 'ssl_handshake' in kinds_seen and tls is not True:
         fix = _swap(raw, 'https://', 'http://')
-    ctx.add(ID, target.key, 'nginx and %s do not speak the same protocol (%s)' % (target.text, ', '.join(kinds_seen)),
+    ctx.add(CAUSE.ID, target.key,
+            'nginx and %s do not speak the same protocol (%s)' % (target.text, ', '.join(kinds_seen)),
             {'log': ctx.evidence_logs(logs)}, fix)
-
-
-STEPS = (('transport', 10, transport), ('response', 40, response))

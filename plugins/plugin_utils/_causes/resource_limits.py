@@ -4,31 +4,34 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
-"""resource_limits: the host runs out of file descriptors, connections, ports, memory or disk."""
+"""resource_limits: the host runs out of file descriptors, connections, ports, memory or disk.
+
+Title: the host runs out of something
+
+Evidence: `socket() failed (24: Too many open files)`, `N worker_connections are not enough`, `(99: Cannot
+assign requested address)`; kernel `Out of memory: Killed process N`; a full disk
+
+Decided: `worker_rlimit_nofile` and the processes' open-file limit, memory (under 5 % available), disk (95 %
+full), open files (90 % of the limit); kernel lines only from the log window being diagnosed (`log_since` and
+the last commit): kern.log / messages lines by their syslog or RFC 3339 time, dmesg lines by `/proc/stat` btime
+plus their seconds-since-boot stamp
+
+Fix: size the host or the service (memory, `worker_rlimit_nofile`, `worker_connections`, disk)
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-ID = 'resource_limits'
-CATALOG_ORDER = 120
-SEVERITY = 'warning'
-SIGNATURE = ('too_many_open_files', 'worker_connections', 'cannot_assign', 'oom_kill')
-FIX_ROLE = None
-NOT_FIXABLE = 'the host runs out of resources: size the host or the service, not a directive'
-DOC = {
-    'title': 'the host runs out of something',
-    'evidence': '`socket() failed (24: Too many open files)`, `N worker_connections are not enough`, '
-                '`(99: Cannot assign requested address)`; kernel `Out of memory: Killed process N`; a full disk',
-    'decided': "`worker_rlimit_nofile` and the processes' open-file limit, memory (under 5 % available), disk (95 % "
-               'full), open files (90 % of the limit); kernel lines only from the log window being diagnosed '
-               '(`log_since` and the last commit): kern.log / messages lines by their syslog or RFC 3339 time, dmesg '
-               'lines by `/proc/stat` btime plus their seconds-since-boot stamp',
-    'fix': 'size the host or the service (memory, `worker_rlimit_nofile`, `worker_connections`, disk)',
-}
+from ansible_collections.badgateway.nginx.plugins.plugin_utils._causes import Cause
+
+CAUSE = Cause(__name__, __doc__, order=120, severity='warning',
+              signature=('too_many_open_files', 'worker_connections', 'cannot_assign', 'oom_kill'),
+              not_fixable='the host runs out of resources: size the host or the service, not a directive')
 LOG_KINDS = ('too_many_open_files', 'worker_connections', 'cannot_assign')
 
 
+@CAUSE.step('host', 30)
 def host(ctx):
     res = ctx.checks.get('resources') or {}
     logs = ctx.logs_of_kind(LOG_KINDS)
@@ -53,9 +56,6 @@ def host(ctx):
     if logs:
         problems.insert(0, ', '.join(sorted(set(g['kind'].replace('_', ' ') for _i, g in logs))))
     if problems:
-        ctx.add(ID, None, 'this host runs out of resources: %s' % '; '.join(problems), evidence,
+        ctx.add(CAUSE.ID, None, 'this host runs out of resources: %s' % '; '.join(problems), evidence,
                 {'worker_rlimit_nofile': (ctx.facts.get('worker_rlimit_nofile') or {}).get('value'),
                  'worker_connections': (ctx.facts.get('worker_connections') or {}).get('value')}, routes=[])
-
-
-STEPS = (('host', 30, host),)

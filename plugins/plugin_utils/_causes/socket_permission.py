@@ -4,27 +4,29 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
-"""socket_permission: the nginx worker user cannot open the unix socket."""
+"""socket_permission: the nginx worker user cannot open the unix socket.
+
+Title: the nginx worker user cannot open the unix socket
+
+Evidence: `connect() to unix:PATH failed (13: Permission denied)`
+
+Decided: the socket's owner, group and mode and every parent directory's search bit against the worker user's
+uid and groups, judged and really tried as that user
+
+Fix: role `php_fpm_pool`: the pool's `listen.owner` / `listen.group` / `listen.mode`
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-ID = 'socket_permission'
-CATALOG_ORDER = 30
-SEVERITY = 'critical'
-SIGNATURE = ('socket_permission', 'permission_denied')
-FIX_ROLE = 'php_fpm_pool'
-NOT_FIXABLE = None
-DOC = {
-    'title': 'the nginx worker user cannot open the unix socket',
-    'evidence': '`connect() to unix:PATH failed (13: Permission denied)`',
-    'decided': "the socket's owner, group and mode and every parent directory's search bit against the worker user's "
-               'uid and groups, judged and really tried as that user',
-    'fix': "role `php_fpm_pool`: the pool's `listen.owner` / `listen.group` / `listen.mode`",
-}
+from ansible_collections.badgateway.nginx.plugins.plugin_utils._causes import Cause
+
+CAUSE = Cause(__name__, __doc__, order=30, severity='critical', signature=('socket_permission', 'permission_denied'),
+              fix_role='php_fpm_pool')
 
 
+@CAUSE.step('connect', 10)
 def connect(ctx, target):
     if target.kind != 'unix':
         return
@@ -35,10 +37,7 @@ def connect(ctx, target):
     user = ctx.facts.get('user') or {}
     pool = target.pool
     reason = (access or {}).get('reason') or 'permission denied'
-    ctx.add(ID, target.key, 'nginx workers (user %s) cannot open %s: %s' % (user.get('name'), target.path, reason),
+    ctx.add(CAUSE.ID, target.key, 'nginx workers (user %s) cannot open %s: %s' % (user.get('name'), target.path, reason),
             target.evidence(), {'pool': pool and pool.get('name'), 'pool_file': pool and pool.get('file'),
                                 'listen_owner': user.get('name'), 'listen_group': user.get('group'),
                                 'listen_mode': '0660'})
-
-
-STEPS = (('connect', 10, connect),)

@@ -4,7 +4,20 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
-"""upstream_down: nothing listens where nginx connects (the backend is stopped or crashed)."""
+"""upstream_down: nothing listens where nginx connects (the backend is stopped or crashed).
+
+Title: the backend process is stopped or crashed
+
+Evidence: `connect() failed (111: Connection refused) while connecting to upstream`; for a unix socket
+`connect() to unix:PATH failed (2: No such file or directory)` or `(111: ...)` (stale socket file)
+
+Decided: nothing listens at the target now (listeners from `/proc/net`, a connect probe), and no other service
+the target could have meant listens nearby (see `target_mismatch`); a target that listens again now is history,
+not a finding
+
+Fix: role `backend_service`: start the systemd unit that should listen there, confirm it listens; never reload
+nginx for this
+"""
 
 from __future__ import absolute_import, division, print_function
 
@@ -12,22 +25,10 @@ __metaclass__ = type
 
 import re
 
-ID = 'upstream_down'
-CATALOG_ORDER = 10
-SEVERITY = 'critical'
-SIGNATURE = ('connect_refused', 'socket_missing', 'socket_refused')
-FIX_ROLE = 'backend_service'
-NOT_FIXABLE = None
-DOC = {
-    'title': 'the backend process is stopped or crashed',
-    'evidence': '`connect() failed (111: Connection refused) while connecting to upstream`; for a unix socket '
-                '`connect() to unix:PATH failed (2: No such file or directory)` or `(111: ...)` (stale socket file)',
-    'decided': 'nothing listens at the target now (listeners from `/proc/net`, a connect probe), and no other service '
-               'the target could have meant listens nearby (see `target_mismatch`); a target that listens again now is '
-               'history, not a finding',
-    'fix': 'role `backend_service`: start the systemd unit that should listen there, confirm it listens; never reload '
-           'nginx for this',
-}
+from ansible_collections.badgateway.nginx.plugins.plugin_utils._causes import Cause
+
+CAUSE = Cause(__name__, __doc__, order=10, severity='critical',
+              signature=('connect_refused', 'socket_missing', 'socket_refused'), fix_role='backend_service')
 
 
 def _php_fpm_service(ctx, path):
@@ -42,6 +43,7 @@ def _php_fpm_service(ctx, path):
     return units[0] if units else 'php-fpm'
 
 
+@CAUSE.step('connect', 60)
 def connect(ctx, target):
     if target.kind == 'unix':
         if not target.gone:
@@ -50,16 +52,14 @@ def connect(ctx, target):
         evidence['php_fpm_pools'] = [{'name': p.get('name'), 'listen': p.get('listen'), 'file': p.get('file'),
                                       'line': p.get('line')}
                                      for p in ctx.fpm_pools() if p.get('listen_path') and p.get('listen_path') != target.path]
-        ctx.add(ID, target.key, 'nothing listens on %s (%s)' % (
+        ctx.add(CAUSE.ID, target.key, 'nothing listens on %s (%s)' % (
             target.path, 'stale socket file' if target.result == 'refused' else 'no socket file'), evidence,
             {'service': _php_fpm_service(ctx, target.path)})
     elif target.kind == 'tcp' and target.refused and not target.listening:
         if target.owner is None:
-            ctx.add(ID, target.key, 'connection to %s refused (the upstream host is not in the inventory)' % target.text,
+            ctx.add(CAUSE.ID, target.key,
+                    'connection to %s refused (the upstream host is not in the inventory)' % target.text,
                     target.evidence(), {'port': target.port})
         else:
-            ctx.add(ID, target.key, 'nothing listens on %s%s' % (
+            ctx.add(CAUSE.ID, target.key, 'nothing listens on %s%s' % (
                 target.text, ' (%s)' % target.peer_name if target.peer_name else ''), target.evidence(), {'port': target.port})
-
-
-STEPS = (('connect', 60, connect),)

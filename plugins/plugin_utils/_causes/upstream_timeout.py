@@ -4,30 +4,28 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
-"""upstream_timeout: the backend is slower than nginx waits (a 504)."""
+"""upstream_timeout: the backend is slower than nginx waits (a 504).
+
+Title: the backend is slower than nginx waits (a 504)
+
+Evidence: `upstream timed out (110: ...) while reading response header from upstream`
+
+Decided: the route's `*_read_timeout` against the backend's own limit (`request_terminate_timeout`,
+`max_execution_time`); a timeout `while sending request to upstream` is the route's `*_send_timeout` (the
+backend did not read the request body in time); not when the target is a PHP-FPM pool that reached
+`pm.max_children` while the timed-out requests waited (see `pool_exhausted`)
+
+Fix: role `proxy_timeouts`: raise the read timeout at the failing locations only, at least to the backend's
+limit (60 s at least; twice the current value when that is already above the limit)
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.badgateway.nginx.plugins.plugin_utils._causes import pool_exhausted
+from ansible_collections.badgateway.nginx.plugins.plugin_utils._causes import Cause, pool_exhausted
 
-ID = 'upstream_timeout'
-CATALOG_ORDER = 50
-SEVERITY = 'warning'
-SIGNATURE = ('read_timeout',)
-FIX_ROLE = 'proxy_timeouts'
-NOT_FIXABLE = None
-DOC = {
-    'title': 'the backend is slower than nginx waits (a 504)',
-    'evidence': '`upstream timed out (110: ...) while reading response header from upstream`',
-    'decided': "the route's `*_read_timeout` against the backend's own limit (`request_terminate_timeout`, "
-               '`max_execution_time`); a timeout `while sending request to upstream` is the route\'s `*_send_timeout` '
-               '(the backend did not read the request body in time); not when the target is a PHP-FPM pool that '
-               'reached `pm.max_children` while the timed-out requests waited (see `pool_exhausted`)',
-    'fix': 'role `proxy_timeouts`: raise the read timeout at the failing locations only, at least to the backend\'s '
-           'limit (60 s at least; twice the current value when that is already above the limit)',
-}
+CAUSE = Cause(__name__, __doc__, order=50, severity='warning', signature=('read_timeout',), fix_role='proxy_timeouts')
 MINIMUM_SECONDS = 60
 # the phase nginx names at the end of the line: sending the request (proxy_send_timeout) or reading the answer
 SEND_PHASE = 'while sending request to upstream'
@@ -56,8 +54,9 @@ def backend_limit(ctx, key):
     return {'pool': pool.get('name'), 'seconds': seconds, 'file': pool.get('file')}
 
 
+@CAUSE.step('response', 10)
 def response(ctx, target):
-    logs = ctx.logs_for(target.key, SIGNATURE)
+    logs = ctx.logs_for(target.key, CAUSE.SIGNATURE)
     if not logs:
         return
     queued = pool_exhausted.absorb_read_timeouts(ctx, target, logs)
@@ -79,7 +78,4 @@ def response(ctx, target):
         target.text, 'read the request' if stage == 'send' else 'answer', directive, current.get('value'),
         'nginx default' if current.get('default') else '%s:%s' % (current.get('file'), current.get('line')))
     evidence = {'log': ctx.evidence_logs(logs), '%s_timeout' % stage: current, 'backend_limit': limit}
-    ctx.add(ID, target.key, summary, evidence, fix)
-
-
-STEPS = (('response', 10, response),)
+    ctx.add(CAUSE.ID, target.key, summary, evidence, fix)
