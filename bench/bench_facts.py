@@ -574,7 +574,20 @@ def bench_size(n, args, mods, cert, workdir):
             res['facts_check'] = check_facts(facts)
             # what Ansible moves around: the module's return (raw) and the facts
             res['raw_json_bytes'] = len(json.dumps(raw))
-            res['facts_json_bytes'] = len(json.dumps(facts))
+            res['verbose_json_bytes'] = len(json.dumps(facts))
+            # what the action stores (compact, the default): its cost, its size, and that it is exact
+            c0 = time.perf_counter()
+            small = cfg.compact(facts)
+            c1 = time.perf_counter()
+            res['facts_json_bytes'] = len(json.dumps(small))
+            stored = json.loads(json.dumps(small))
+            c2 = time.perf_counter()
+            back = cfg.expand(stored)
+            c3 = time.perf_counter()
+            res['compact_s'], res['expand_s'] = c1 - c0, c3 - c2
+            if back != json.loads(json.dumps(facts)):
+                problems.append('expand(compact(facts)) differs from the facts')
+            del small, stored, back
         del facts, raw, files
         facts = None
 
@@ -752,8 +765,12 @@ def print_table(res, args):
         'OK (counts match the generator, spot checks pass)' if not res['problems'] else 'FAILED (see PROBLEM lines)',
         res['crossplane_counts']['servers'], res['crossplane_counts']['locations'],
         res['crossplane_counts']['upstreams'], res['crossplane_counts']['files']))
-    print('JSON sizes: module return (files) %d bytes, ansible_facts.nginx %d bytes (%.2fx the config)' % (
-        res['raw_json_bytes'], res['facts_json_bytes'], res['facts_json_bytes'] / float(res['config_bytes'])))
+    print('JSON sizes: module return (files) %d bytes, ansible_facts.nginx %d bytes compact (%.2fx the config), '
+          '%d bytes verbose (%.2fx); compact() %.3f s, expand() %.3f s, exact round trip: %s' % (
+              res['raw_json_bytes'], res['facts_json_bytes'], res['facts_json_bytes'] / float(res['config_bytes']),
+              res['verbose_json_bytes'], res['verbose_json_bytes'] / float(res['config_bytes']),
+              res['compact_s'], res['expand_s'],
+              'no' if any('expand(compact' in p for p in res['problems']) else 'yes'))
     print('load average (1/5/15 min) before: %s, after the timed runs: %s  (other work on the machine skews times)' % (
         ' '.join('%.2f' % x for x in res['loadavg_before']), ' '.join('%.2f' % x for x in res['loadavg_after_timing'])))
     if 'dump_matches_read' in res:

@@ -16,11 +16,18 @@ source "$SCRIPTS/env.sh"
 # containers.podman 1.18.0.
 ANSIBLE_BUNDLE_VERSION=12.3.0
 PODMAN_COLLECTION_VERSION=1.18.0
+# community.general from the same wheel: its redis cache plugin
+# (tests/local/test_fact_cache_local.py, docs/fact-cache.md).
+GENERAL_COLLECTION_VERSION=11.4.2
 
 APT_PACKAGES=(
     podman runc conmon netavark aardvark-dns iptables  # rootful podman, runc for cgroup v1 hybrid
     debootstrap                                        # base image without a registry
     nginx-light                                        # controller-side `nginx -t` and benchmarks
+    redis-server                                       # a plain child process of the tests, never a service
+    prometheus-node-exporter                           # a plain child process of tests/local, never a service
+    prometheus                                         # for promtool (alert rules checked and tested), never a service
+    chromium                                           # headless: tests/browser loads report.html
     shellcheck rsync git ca-certificates iproute2 curl
     python3                                            # /usr/bin/python3: the module interpreter of tests/local
 )
@@ -46,6 +53,14 @@ done
 
 nginx_preinstalled=no
 command -v nginx >/dev/null && nginx_preinstalled=yes
+# the same for redis-server (port 6379 stays free)
+redis_preinstalled=no
+command -v redis-server >/dev/null && redis_preinstalled=yes
+# and for node_exporter and prometheus (ports 9100 and 9090 stay free)
+prometheus_preinstalled=()
+for bin in prometheus-node-exporter prometheus; do
+    command -v "$bin" >/dev/null && prometheus_preinstalled+=("$bin")
+done
 
 if [ "${#missing[@]}" -gt 0 ]; then
     log "installing Debian packages: ${missing[*]}"
@@ -91,6 +106,46 @@ if [ "$nginx_preinstalled" = no ] && [ -s /run/nginx.pid ]; then
         kill -KILL "$pid" 2>/dev/null || true
     fi
 fi
+# redis-server likewise: a tool the tests start on a free port, not a service on 6379.
+if [ -e /etc/init.d/redis-server ] && ls /etc/rc[2-5].d/S*redis-server >/dev/null 2>&1; then
+    update-rc.d redis-server disable >/dev/null 2>&1 || true
+fi
+if [ -e /etc/systemd/system/multi-user.target.wants/redis-server.service ]; then
+    deb-systemd-helper disable redis-server.service >/dev/null 2>&1 ||
+        rm -f /etc/systemd/system/multi-user.target.wants/redis-server.service
+fi
+if [ "$redis_preinstalled" = no ] && [ -s /run/redis/redis-server.pid ]; then
+    pid="$(cat /run/redis/redis-server.pid)"
+    if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = redis-server ]; then
+        log "stopping the redis-server (pid $pid) that the package install started"
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+fi
+
+# node_exporter and prometheus likewise: tools the tests start as child processes on
+# free ports, not services. Only a daemon of a package this run installed is stopped.
+for svc in prometheus-node-exporter prometheus; do
+    if [ -e "/etc/init.d/$svc" ] && ls /etc/rc[2-5].d/S*"$svc" >/dev/null 2>&1; then
+        update-rc.d "$svc" disable >/dev/null 2>&1 || true
+    fi
+    if [ -e "/etc/systemd/system/multi-user.target.wants/$svc.service" ]; then
+        deb-systemd-helper disable "$svc.service" >/dev/null 2>&1 ||
+            rm -f "/etc/systemd/system/multi-user.target.wants/$svc.service"
+    fi
+    case " ${prometheus_preinstalled[*]:-} " in *" $svc "*) continue ;; esac
+    pidfile="/run/prometheus/$svc.pid"
+    if [ -s "$pidfile" ]; then
+        pid="$(cat "$pidfile")"
+        if [ -n "$pid" ] && [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "/usr/bin/$svc" ]; then
+            log "stopping the $svc (pid $pid) that the package install started"
+            kill -TERM "$pid" 2>/dev/null || true
+            for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    fi
+done
 
 # --- 2. podman settings (see shared TESTHOSTS.md) ------------------------------
 hard_nofile="$(ulimit -Hn)"
@@ -125,22 +180,31 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$req_sum" ]; then
 fi
 
 # --- 4. Ansible collections (no Galaxy: containers.podman from the ansible wheel)
+# and community.general (redis cache plugin) from the same wheel,
+# downloaded once for whichever of them is missing or from another bundle.
 colroot="$ANSIBLE_COLLECTIONS_PATH/ansible_collections"
-podman_col="$colroot/containers/podman"
-podman_col_stamp="$podman_col/.badgateway-source"
-if [ "$(cat "$podman_col_stamp" 2>/dev/null)" != "ansible==$ANSIBLE_BUNDLE_VERSION" ]; then
-    log "extracting containers.podman from ansible==$ANSIBLE_BUNDLE_VERSION"
+bundled=("containers/podman=$PODMAN_COLLECTION_VERSION" "community/general=$GENERAL_COLLECTION_VERSION")
+stale=()
+for entry in "${bundled[@]}"; do
+    [ "$(cat "$colroot/${entry%%=*}/.badgateway-source" 2>/dev/null)" = "ansible==$ANSIBLE_BUNDLE_VERSION" ] ||
+        stale+=("$entry")
+done
+if [ "${#stale[@]}" -gt 0 ]; then
     dl="$(mktemp -d "$BADGATEWAY_CACHE/ansible-wheel.XXXXXX")"
     "$BADGATEWAY_VENV/bin/python" -m pip download --disable-pip-version-check -q \
         --no-deps --only-binary=:all: -d "$dl" "ansible==$ANSIBLE_BUNDLE_VERSION" \
         >"$BADGATEWAY_CACHE/logs/pip-download.log" 2>&1 ||
         { tail -n 20 "$BADGATEWAY_CACHE/logs/pip-download.log" >&2; die "pip download ansible failed"; }
-    mkdir -p "$colroot/containers"
-    rm -rf "$podman_col" "$podman_col.new"
-    "$BADGATEWAY_VENV/bin/python" - "$dl" "$podman_col.new" "$PODMAN_COLLECTION_VERSION" <<'PY'
+    for entry in "${stale[@]}"; do
+        col="${entry%%=*}"
+        col_dir="$colroot/$col"
+        log "extracting ${col/\//.} from ansible==$ANSIBLE_BUNDLE_VERSION"
+        mkdir -p "$(dirname "$col_dir")"
+        rm -rf "$col_dir" "$col_dir.new"
+        "$BADGATEWAY_VENV/bin/python" - "$dl" "$col_dir.new" "$col" "${entry#*=}" <<'PY'
 import glob, json, os, sys, zipfile
-dl, dest, want = sys.argv[1:4]
-prefix = "ansible_collections/containers/podman/"
+dl, dest, col, want = sys.argv[1:5]
+prefix = "ansible_collections/%s/" % col
 (wheel,) = glob.glob(os.path.join(dl, "ansible-*.whl"))
 with zipfile.ZipFile(wheel) as zf:
     for info in zf.infolist():
@@ -156,10 +220,11 @@ with zipfile.ZipFile(wheel) as zf:
 with open(os.path.join(dest, "MANIFEST.json")) as fh:
     got = json.load(fh)["collection_info"]["version"]
 if got != want:
-    sys.exit(f"containers.podman in {os.path.basename(wheel)} is {got}, expected {want}")
+    sys.exit(f"{col.replace('/', '.')} in {os.path.basename(wheel)} is {got}, expected {want}")
 PY
-    mv "$podman_col.new" "$podman_col"
-    printf 'ansible==%s\n' "$ANSIBLE_BUNDLE_VERSION" >"$podman_col_stamp"
+        mv "$col_dir.new" "$col_dir"
+        printf 'ansible==%s\n' "$ANSIBLE_BUNDLE_VERSION" >"$col_dir/.badgateway-source"
+    done
     rm -rf "$dl"
 fi
 

@@ -10,6 +10,9 @@
 #            role) on throwaway podman test hosts with real nftables/iptables and systemd
 #   sanity   ansible-test sanity (local mode, no Docker)
 #   lint     ansible-lint, production profile
+#   browser  pytest tests/browser: a 10,000-host report.html loaded by headless Chromium (DOM checked)
+#   ee       pytest tests/ee: the execution environment (scripts/ee.sh: ansible-builder, cached by a hash
+#            of its inputs) run by ansible-runner with podman process isolation against bench hosts over SSH
 #   molecule every Molecule scenario on real podman test hosts (systemd, nginx, PHP-FPM, firewall)
 # Usage: scripts/test.sh [suite ...]     (default: all, in that order)
 set -uo pipefail
@@ -22,7 +25,7 @@ bash "$ROOT/scripts/setup.sh" || { echo "test: setup failed"; exit 1; }
 source "$ROOT/scripts/env.sh"
 
 suites=("$@")
-[ "${#suites[@]}" -gt 0 ] || suites=(unit local hostile hosts sanity lint molecule)
+[ "${#suites[@]}" -gt 0 ] || suites=(unit local hostile hosts sanity lint browser ee molecule)
 
 run_suite() {
     case "$1" in
@@ -32,6 +35,8 @@ run_suite() {
         hosts) python -m pytest -q -p no:cacheprovider tests/firewall tests/services ;;
         sanity) bash "$ROOT/scripts/sanity.sh" ;;
         lint) ansible-lint --offline --profile production ;;
+        browser) python -m pytest -q -s -p no:cacheprovider tests/browser ;;
+        ee) python -m pytest -q -p no:cacheprovider tests/ee ;;
         molecule) bash "$ROOT/scripts/molecule.sh" ;;
         *) echo "test: unknown suite $1"; return 2 ;;
     esac

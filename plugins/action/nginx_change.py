@@ -14,7 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.plugins.action import ActionBase
+from ansible_collections.badgateway.nginx.plugins.plugin_utils._action import Action
 
 
 def moved_facts(facts, shifts):
@@ -25,19 +25,15 @@ def moved_facts(facts, shifts):
     return dict(facts, moved=moved)
 
 
-class ActionModule(ActionBase):
+class ActionModule(Action):
 
-    _supports_check_mode = True
     _supports_async = True
 
-    def run(self, tmp=None, task_vars=None):
-        task_vars = task_vars or {}
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
+    def act(self, result, task_vars, args):
         # as ansible.builtin.normal does: an async task runs the module in the background (the rollback
         # scenario kills such a run mid-change); its result is the job, with nothing to keep in step
         wrap_async = bool(self._task.async_val) and not self._connection.has_native_async
-        result.update(self._execute_module(module_name='badgateway.nginx.nginx_change', module_args=self._task.args,
+        result.update(self._execute_module(module_name='badgateway.nginx.nginx_change', module_args=args,
                                            task_vars=task_vars, wrap_async=wrap_async))
         if not wrap_async:
             self._remove_tmp_path(self._connection._shell.tmpdir)

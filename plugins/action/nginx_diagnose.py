@@ -7,7 +7,7 @@
 The nginx_probe module runs once with discover=true: it reads the configuration as nginx reads it,
 finds the targets, logs and worker user in it and checks them all (probes, unix socket access,
 listeners, firewall, logs, PHP-FPM, resources).  Here, on the controller, the facts are built from
-the configuration it returns.  No finding is made here: badgateway.nginx.nginx_report correlates
+the configuration it returns (stored compact unless ``verbose: true``, as nginx_facts does).  No finding is made here: badgateway.nginx.nginx_report correlates
 every host of the play at once (a target on another host is judged with that host's evidence), and
 is the only source of findings.
 """
@@ -17,36 +17,21 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.badgateway.nginx.plugins.module_utils import _validate as validate
 from ansible_collections.badgateway.nginx.plugins.module_utils._host_checks import CHECK_OPTIONS
-from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_facts import ConfigError, build_facts
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_facts import ConfigError, build_facts, compact
+from ansible_collections.badgateway.nginx.plugins.plugin_utils._action import Action
 
-# the nginx_probe module's own evidence options (handed to it as they are), and the URLs to check
-ARGUMENT_SPEC = dict(CHECK_OPTIONS, urls=dict(type='list', elements='dict', default=[], options=dict(
-    url=dict(type='str', required=True), host=dict(type='str'))))
-# options handed to the nginx_probe module as they are
+ARGUMENT_SPEC = dict(CHECK_OPTIONS, verbose=dict(type='bool', default=False))
 PROBE_OPTIONS = tuple(CHECK_OPTIONS)
 
 
-class ActionModule(ActionBase):
+class ActionModule(Action):
 
-    _supports_check_mode = True
-    _supports_async = False
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
-    def run(self, tmp=None, task_vars=None):
-        task_vars = task_vars or {}
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        shape = validate.shape_error(self._task.args, ARGUMENT_SPEC)
-        if shape:
-            raise AnsibleActionFail(shape)
-        validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
-        if validation.error_messages:
-            raise AnsibleActionFail('; '.join(validation.error_messages))
-        args = validation.validated_parameters
+    def act(self, result, task_vars, args):
         error = validate.first_error(*([validate.no_nul(k, args[k]) for k in ('nginx_bin', 'config', 'prefix', 'journal_dir')]
                                        + [validate.single_line('urls[%d].%s' % (i, k), u.get(k))
                                           for i, u in enumerate(args['urls']) for k in ('url', 'host')]))
@@ -55,7 +40,7 @@ class ActionModule(ActionBase):
         host = task_vars.get('inventory_hostname', 'localhost')
 
         probe_args = dict((k, args[k]) for k in PROBE_OPTIONS if args[k] is not None)
-        probe_args.update(discover=True, http_checks=args['urls'])
+        probe_args['discover'] = True
         probe = self._execute_module(module_name='badgateway.nginx.nginx_probe', module_args=probe_args,
                                      task_vars=task_vars)
         if probe.get('failed'):
@@ -76,6 +61,6 @@ class ActionModule(ActionBase):
                      'checks': probe['checks'], 'module_executions': 1}
         ansible_facts = {'nginx_diagnosis': diagnosis}
         if facts is not None:
-            ansible_facts['nginx'] = facts
+            ansible_facts['nginx'] = facts if args['verbose'] else compact(facts)
         result.update(changed=False, ansible_facts=ansible_facts)
         return result

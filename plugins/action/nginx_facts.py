@@ -10,35 +10,30 @@ parses them on the controller with nginx's own syntax rules
 (module_utils/_nginx_syntax) and returns ``ansible_facts.nginx``.  A file
 with a syntax error does not fail the task: the facts cover what parses,
 ``valid`` is false and the error is in ``validation.errors``.  One module
-execution per host.
+execution per host.  The facts are stored in their compact form (module_utils/_nginx_facts
+``compact``: exact, smaller than the configuration); ``verbose: true`` stores the verbose form.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.plugins.action import ActionBase
+from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_facts import (
     ConfigError,
     build_facts,
+    compact,
 )
+from ansible_collections.badgateway.nginx.plugins.plugin_utils._action import Action
 
 
-class ActionModule(ActionBase):
+class ActionModule(Action):
 
-    _supports_check_mode = True
-    _supports_async = False
-
-    def run(self, tmp=None, task_vars=None):
-        if task_vars is None:
-            task_vars = {}
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-
+    def act(self, result, task_vars, args):
         module_result = self._execute_module(
             module_name='badgateway.nginx.nginx_facts',
-            module_args=self._task.args.copy(),
+            module_args=dict(args),
             task_vars=task_vars,
         )
         raw = module_result.pop('nginx_raw', None)
@@ -57,5 +52,5 @@ class ActionModule(ActionBase):
         if facts['warnings']:
             result.setdefault('warnings', []).extend(facts['warnings'])
         result['changed'] = False
-        result['ansible_facts'] = {'nginx': facts}
+        result['ansible_facts'] = {'nginx': facts if boolean(args.get('verbose', False)) else compact(facts)}
         return result

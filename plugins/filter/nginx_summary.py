@@ -40,6 +40,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_facts import CompactError, expand
 from ansible_collections.badgateway.nginx.plugins.plugin_utils import _input_shape as shape
 
 
@@ -78,6 +79,10 @@ def _target(target, upstreams):
 def nginx_summary(facts):
     if not isinstance(facts, dict) or 'servers' not in facts:
         raise AnsibleFilterError('nginx_summary expects ansible_facts.nginx from badgateway.nginx.nginx_facts')
+    try:
+        facts = expand(facts)
+    except CompactError as e:
+        raise AnsibleFilterError('nginx_summary: %s' % e)
     try:
         shape.check(facts, shape.SUMMARY_FACTS, 'facts (the input)')
     except shape.InputError as e:

@@ -89,6 +89,7 @@ _value:
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_edit import shift_line
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_facts import CompactError, expand
 from ansible_collections.badgateway.nginx.plugins.plugin_utils import _input_shape as shape
 from ansible_collections.badgateway.nginx.plugins.plugin_utils._remediation import (
     PlanError, plan_buffers, plan_fpm, plan_headers, plan_targets, plan_timeouts)
@@ -110,6 +111,10 @@ def _check_input(findings, kind, facts, checks, options):
 
 
 def remediation_plan(findings, kind, facts, checks=None, options=None):
+    try:
+        facts = expand(facts)
+    except CompactError as e:
+        raise AnsibleFilterError('remediation_plan(%s): %s' % (kind, e))
     _check_input(findings, kind, facts, checks, options)
     options = dict(options or {})
     plan = _plan(findings, kind, facts, checks, options)

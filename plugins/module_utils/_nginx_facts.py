@@ -22,6 +22,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import gc
+import json
 import re
 import time
 import uuid
@@ -828,3 +829,341 @@ def error_log_paths(facts):
         if path not in paths:
             paths.append(path)
     return paths
+
+
+# --- the compact form -------------------------------------------------------------------------
+# ansible_facts.nginx as the controller stores it: exact (expand(compact(f)) == f), smaller than the
+# configuration it describes, and still carrying file:line for every value.
+# - every "file" is an index into "files";
+# - a listen, pass target or upstream member that this module's own parser rebuilds from what was
+#   written (the listen arguments, the *_pass argument, the server line) keeps only that; any other
+#   is kept whole;
+# - fields that hold their default are left out (a location's modifier, parents and pass, a pass's
+#   condition, a setting's file and line when nginx's default applies...);
+# - every distinct setting (a timeout, a buffer, the headers or params nginx sends) is written once
+#   in "values" (most used first) and every distinct header or param line once in "entries"; a
+#   location lists the indices of its settings in "settings", in the order setting_keys() gives for
+#   its module: what a location inherits is referenced, not copied.
+
+COMPACT_FORMAT = 'compact/1'
+_SETTINGS = ('timeouts', 'buffers', 'headers', 'params', 'http_version', 'resolver')
+_NESTED_SETTINGS = ('timeouts', 'buffers')
+_AT = {'file': None, 'line': None}
+_NO_PARENTS = []  # the default of a location's parents; never handed out (_with gives a new list)
+_LOCATION_DEFAULTS = {'modifier': '', 'parents': _NO_PARENTS, 'pass': None}
+_PASS_DEFAULTS = {'condition': None, 'within': None}
+_ENTRY_DEFAULTS = dict(_AT, implicit=False)
+_COMPACT_KEYS = ('format', 'values', 'entries')
+_UNITS = (('seconds', parse_time), ('bytes', parse_size))  # computed from the value: "value@seconds": "5s"
+
+
+def _map_files(obj, convert):
+    """A copy of obj with every "file" value passed through convert."""
+    if isinstance(obj, dict):
+        return dict((k, convert(v) if k == 'file' else _map_files(v, convert)) for k, v in obj.items())
+    if isinstance(obj, list):
+        return [_map_files(v, convert) for v in obj]
+    return obj
+
+
+def _without(record, defaults):
+    return dict((k, v) for k, v in record.items() if k not in defaults or v != defaults[k])
+
+
+def _with(record, defaults):
+    full = dict(defaults)
+    full.update(record)
+    if full.get('parents') is _NO_PARENTS:
+        full['parents'] = []
+    return full
+
+
+def _upstream_names_of(facts):
+    names = {}
+    for name in facts.get('upstreams') or {}:
+        names.setdefault(name.lower(), name)
+    return names
+
+
+def setting_keys(module):
+    """The settings the facts give a location that passes with module, in the order the compact form lists them."""
+    keys = ['timeouts.' + kind for kind in TIMEOUT_KINDS]
+    if module in HEADER_DIRECTIVE:
+        keys.append('headers')
+    if module in PARAM_DIRECTIVE:
+        keys.append('params')
+    if module == 'proxy':
+        keys.append('http_version')
+    keys.extend('buffers.' + name for name, _default in BUFFER_DEFAULTS[module])
+    keys.append('resolver')
+    return keys
+
+
+def _setting_at(loc, key):
+    outer, _dot, inner = key.partition('.')
+    return loc[outer][inner] if inner else loc[outer]
+
+
+def _listen_of(item, server):
+    if 'port' in item:  # kept whole
+        return item
+    listen = parse_listen(item['raw'].split(), item.get('file', server.get('file')), item.get('line'))
+    listen['default'] = item.get('default', False)
+    return listen
+
+
+def _location_of(loc, server, values, names, at, path_of):
+    settings = loc.pop('settings', None)
+    loc = _with(loc, _LOCATION_DEFAULTS)
+    loc.setdefault('file', server.get('file'))
+    if loc['pass']:
+        p = _with(at(loc['pass']), _PASS_DEFAULTS)
+        p.setdefault('module', PASS_DIRECTIVES.get(p.get('directive')))
+        p.setdefault('file', loc['file'])
+        if not isinstance(p['target'], dict):
+            p['target'] = parse_target(p['module'], p['target'], names)
+        loc['pass'] = p
+    if isinstance(settings, list):
+        for key, n in zip(setting_keys(loc['pass']['module']), settings):
+            outer, _dot, inner = key.partition('.')
+            if inner:
+                loc.setdefault(outer, {})[inner] = values[n]
+            else:
+                loc[outer] = values[n]
+    elif settings:  # kept as it was (not the shape the builder makes)
+        loc.update(_map_files(settings, path_of))
+    return loc
+
+
+def _member_of(member, names):
+    return member if 'target' in member else parse_upstream_server(member['args'], member.get('file'),
+                                                                   member.get('line'), names)
+
+
+_KEY = json.JSONEncoder(sort_keys=True, separators=(',', ':')).encode  # one encoder, not one per value
+
+
+class _Interned:
+    """Distinct values, each kept once (as made by a function of it), and the index of each."""
+
+    def __init__(self, make):
+        self.items, self.index, self.make = [], {}, make
+
+    def add(self, value):
+        key = _KEY(value)
+        n = self.index.get(key)
+        if n is None:
+            n = self.index[key] = len(self.items)
+            self.items.append(self.make(value))
+        return n
+
+
+class _Compactor:
+    """Works on the verbose facts as they are (nothing is copied twice): each record is compared with
+    what the parser rebuilds from it in the verbose domain, and only what is written out is mapped
+    to file indices."""
+
+    def __init__(self, names, to_index):
+        self.names, self.to_index = names, to_index
+        self.values, self.entries = _Interned(self._setting), _Interned(self._entry)
+
+    def files(self, value):
+        return _map_files(value, self.to_index)
+
+    def _entry(self, entry):
+        return self.files(_without(entry, _ENTRY_DEFAULTS))
+
+    def _setting(self, value):
+        if not isinstance(value, dict):
+            return value
+        value = self.files(_without(value, _AT))
+        if value.get('default') == (value.get('scope') == 'default'):
+            del value['default']
+        if value.get('scope') == 'location':
+            del value['scope']
+        for unit, parse in _UNITS:
+            if unit in value and isinstance(value.get('value'), str) and parse(value['value']) == value[unit]:
+                value['value@' + unit] = value.pop('value')
+                del value[unit]
+        if isinstance(value.get('sent'), list):
+            value['sent'] = [self.entries.add(e) for e in value['sent']]
+        return value
+
+    def server(self, server):
+        out = self.files(dict((k, v) for k, v in server.items() if k not in ('listen', 'locations')))
+        out['listen'] = [self.listen(item, server) for item in server.get('listen') or []]
+        out['locations'] = [self.location(loc, server) for loc in server.get('locations') or []]
+        return out
+
+    def location(self, loc, server):
+        p = loc.get('pass')
+        module = p.get('module') if p else None
+        keys = setting_keys(module) if module in BUFFER_DEFAULTS else ()
+        present = [k for k in _SETTINGS if k in loc]
+        out = self.files(dict((k, v) for k, v in loc.items() if k not in _SETTINGS and k != 'pass'))
+        if p:
+            short = self.files(dict((k, v) for k, v in p.items() if k != 'target'))
+            target = p['target']
+            short['target'] = (target['raw'] if parse_target(module, target.get('raw') or '', self.names) == target
+                               else self.files(target))
+            if module == PASS_DIRECTIVES.get(p.get('directive')):
+                del short['module']
+            if p.get('file') == loc.get('file'):
+                del short['file']
+            out['pass'] = _without(short, _PASS_DEFAULTS)
+        if keys and sorted(present) == sorted(set(k.split('.')[0] for k in keys)) and all(
+                not isinstance(loc[k], dict) or k not in _NESTED_SETTINGS
+                or sorted(loc[k]) == sorted(n.split('.')[1] for n in keys if n.startswith(k + '.')) for k in present):
+            out['settings'] = [self.values.add(_setting_at(loc, key)) for key in keys]
+        elif present:  # not the shape the builder makes: kept as it is
+            out['settings'] = self.files(dict((k, loc[k]) for k in present))
+        if loc.get('file') == server.get('file'):
+            out.pop('file', None)
+        return _without(out, _LOCATION_DEFAULTS)
+
+    def listen(self, item, server):
+        short = {'raw': item['raw'], 'line': item['line']}
+        if item['file'] != server.get('file'):
+            short['file'] = item['file']
+        if item['default']:
+            short['default'] = True
+        if _listen_of(short, server) != item:
+            return self.files(item)
+        if 'file' in short:
+            short['file'] = self.to_index(short['file'])
+        return short
+
+    def upstream(self, upstream):
+        out = self.files(dict((k, v) for k, v in upstream.items() if k != 'servers'))
+        out['servers'] = [self.member(m) for m in upstream.get('servers') or []]
+        return out
+
+    def member(self, member):
+        short = {'args': member['args'], 'file': member['file'], 'line': member['line']}
+        if _member_of(short, self.names) != member:
+            return self.files(member)
+        return dict(short, args=list(short['args']), file=self.to_index(short['file']))
+
+    def ordered(self, servers):
+        """values most referenced first (small indices), the servers' references renumbered to match."""
+        uses = [0] * len(self.values.items)
+        for server in servers:
+            for loc in server['locations']:
+                for n in loc.get('settings') if isinstance(loc.get('settings'), list) else ():
+                    uses[n] += 1
+        order = sorted(range(len(uses)), key=lambda n: (-uses[n], n))
+        number = dict((old, new) for new, old in enumerate(order))
+        for server in servers:
+            for loc in server['locations']:
+                if isinstance(loc.get('settings'), list):
+                    loc['settings'] = [number[n] for n in loc['settings']]
+        return [self.values.items[n] for n in order]
+
+
+def compact(facts):
+    """The compact form of verbose facts (compact facts, or None, are returned as they are)."""
+    if not facts or facts.get('format') == COMPACT_FORMAT:
+        return facts
+    files = facts.get('files') or []
+    index = dict((path, n) for n, path in enumerate(files))
+    work = _Compactor(_upstream_names_of(facts), lambda v: index.get(v, v) if isinstance(v, str) else v)
+    out = {}
+    for key, value in facts.items():
+        if key == 'files':
+            out[key] = list(files)
+        elif key == 'servers' and isinstance(value, list):
+            out[key] = [work.server(server) for server in value]
+        elif key == 'upstreams' and isinstance(value, dict):
+            out[key] = dict((name, work.upstream(up)) for name, up in value.items())
+        else:
+            out[key] = work.files(value)
+    out.update(format=COMPACT_FORMAT, values=work.ordered(out.get('servers') or []), entries=work.entries.items)
+    return out
+
+
+class CompactError(ValueError):
+    """Compact facts that compact() did not write (edited, truncated, or from a newer format)."""
+
+
+def expand(facts):
+    """The verbose facts of compact ones (verbose facts, or None, are returned as they are).
+
+    Locations that inherit the same setting share one object: treat the result as read-only.
+    Raises CompactError when the compact form is malformed."""
+    if not isinstance(facts, dict) or 'format' not in facts:
+        return facts
+    if facts['format'] != COMPACT_FORMAT:
+        raise CompactError('ansible_facts.nginx has format %r; this collection reads %r (gather the facts '
+                           'again)' % (facts['format'], COMPACT_FORMAT))
+    try:
+        return _expand(facts)
+    except KeyError as e:
+        raise CompactError('ansible_facts.nginx (compact) is malformed (field %s is missing): gather the facts again' % e)
+    except IndexError:
+        raise CompactError('ansible_facts.nginx (compact) is malformed (an index points outside its table): '
+                           'gather the facts again')
+    except (AttributeError, TypeError, ValueError) as e:
+        raise CompactError('ansible_facts.nginx (compact) is malformed (%s): gather the facts again' % e)
+
+
+def _expand(facts):
+    files = facts.get('files') or []
+
+    def at(record):
+        """A copy of record with its own "file" a path (its lists are those of the compact facts)."""
+        record = dict(record)
+        value = record.get('file')
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(files):
+            record['file'] = files[value]
+        return record
+
+    entries = [_with(at(e), _ENTRY_DEFAULTS) for e in facts.get('entries') or []]
+    values = []
+    for value in facts.get('values') or []:
+        if isinstance(value, dict):
+            value = _with(at(value), _AT)
+            value.setdefault('scope', 'location')
+            value.setdefault('default', value.get('scope') == 'default')
+            for unit, parse in _UNITS:
+                if 'value@' + unit in value:
+                    value['value'] = value.pop('value@' + unit)
+                    value[unit] = parse(value['value'])
+            if isinstance(value.get('sent'), list):
+                value['sent'] = [entries[n] for n in value['sent']]
+        values.append(value)
+    path_of = at_index(files)
+    out = dict((k, _map_files(v, path_of)) for k, v in facts.items()
+               if k not in _COMPACT_KEYS + ('files', 'servers', 'upstreams'))
+    out['files'] = list(files)
+    for key, kind in (('servers', list), ('upstreams', dict)):
+        if key in facts and not isinstance(facts[key], kind):
+            raise TypeError('%s is a %s, not a %s' % (key, type(facts[key]).__name__, kind.__name__))
+    names = _upstream_names_of(facts)
+    if isinstance(facts.get('servers'), list):
+        servers = []
+        for server in facts['servers']:
+            server = at(server)
+            server['listen'] = [_listen_of(at(item), server) for item in server.get('listen') or []]
+            server['locations'] = [_location_of(at(loc), server, values, names, at, path_of)
+                                   for loc in server.get('locations') or []]
+            servers.append(server)
+        out['servers'] = servers
+    if isinstance(facts.get('upstreams'), dict):
+        upstreams = {}
+        for name, upstream in facts['upstreams'].items():
+            upstream = at(upstream)
+            if isinstance(upstream.get('keepalive'), dict):
+                upstream['keepalive'] = at(upstream['keepalive'])
+            upstream['servers'] = [_member_of(at(m), names) for m in upstream.get('servers') or []]
+            upstreams[name] = upstream
+        out['upstreams'] = upstreams
+    return out
+
+
+def at_index(files):
+    """The function that turns an index into files into the path (anything else it returns as it is)."""
+    def path_of(value):
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(files):
+            return files[value]
+        return value
+    return path_of

@@ -21,7 +21,8 @@ import sys
 
 import pytest
 
-from conftest import ansible_env
+from conftest import ansible_env, write
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_facts import COMPACT_FORMAT, expand
 
 NGINX = shutil.which('nginx') or '/usr/sbin/nginx'
 ANSIBLE = os.path.join(os.path.dirname(sys.executable), 'ansible')
@@ -49,15 +50,11 @@ def run_module(module, args, check=False):
     result['_stderr'] = proc.stderr
     assert 'Traceback' not in json.dumps(result), result
     assert 'module_stderr' not in result, result
+    stored = (result.get('ansible_facts') or {}).get('nginx')
+    if stored is not None:  # stored compact unless verbose=true; the tests read the verbose form
+        result['_stored_nginx'] = stored
+        result['ansible_facts']['nginx'] = expand(stored)
     return result
-
-
-def write(tmp_path, files):
-    for name, content in files.items():
-        p = tmp_path / name
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_bytes(content if isinstance(content, bytes) else content.encode())
-    return str(tmp_path) + '/'
 
 
 def base_conf(tmp_path, http_body):
@@ -80,6 +77,23 @@ def test_valid_config_gives_facts_from_nginx_dump(tmp_path):
     assert (target['host'], target['port']) == ('127.0.0.1', 18182)
     assert n['servers'][0]['locations'][0]['pass']['line'] == 4
     assert 'nginx_raw' not in r
+
+
+def test_facts_are_stored_compact_unless_verbose_is_asked_for(tmp_path):
+    p = write(tmp_path, {'nginx.conf': base_conf(tmp_path, '    server { listen 127.0.0.1:18188;\n'
+                                                 '        location / { proxy_pass http://127.0.0.1:18182; } }\n')})
+    small = run_module('nginx_facts', {'config': p + 'nginx.conf', 'prefix': p})
+    verbose = run_module('nginx_facts', {'config': p + 'nginx.conf', 'prefix': p, 'verbose': True})
+    assert not small.get('failed') and not verbose.get('failed'), (small, verbose)
+    assert small['_stored_nginx']['format'] == COMPACT_FORMAT
+    assert 'format' not in verbose['_stored_nginx']
+    assert verbose['_stored_nginx']['servers'][0]['locations'][0]['pass']['target']['port'] == 18182
+    assert len(json.dumps(small['_stored_nginx'])) < len(json.dumps(verbose['_stored_nginx']))
+    drop = ('gathered', 'loaded')  # two gatherings: their ids differ, other nginx masters may come and go
+    assert (dict((k, v) for k, v in small['ansible_facts']['nginx'].items() if k not in drop)
+            == dict((k, v) for k, v in verbose['_stored_nginx'].items() if k not in drop))
+    bad = run_module('nginx_facts', {'config': p + 'nginx.conf', 'prefix': p, 'verbose': 'sometimes'})
+    assert bad['failed'] and 'verbose' in bad['msg']
 
 
 def test_check_mode_gives_the_same_facts(tmp_path):
@@ -215,7 +229,8 @@ def test_facts_are_cached_for_later_plays(tmp_path):
     use = tmp_path / 'use.yml'
     use.write_text('- hosts: localhost\n  gather_facts: false\n  tasks:\n'
                    '    - ansible.builtin.copy:\n        dest: %sport.txt\n        mode: "0600"\n'
-                   '        content: "{{ ansible_facts.nginx.servers[0].locations[0].pass.target.port }}"\n' % p)
+                   '        content: "{{ (ansible_facts.nginx | badgateway.nginx.nginx_verbose_facts)'
+                   '.servers[0].locations[0].pass.target.port }}"\n' % p)
     env = ansible_env(ANSIBLE_CACHE_PLUGIN='ansible.builtin.jsonfile', ANSIBLE_CACHE_PLUGIN_CONNECTION=str(cache))
     playbook = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
     for play in (gather, use):
@@ -229,4 +244,5 @@ def test_facts_are_cached_for_later_plays(tmp_path):
     cached = json.loads(cache_files[0].read_text())
     if '__payload__' in cached:  # 2.19 wraps the facts
         cached = json.loads(cached['__payload__'])
-    assert cached['nginx']['servers'][0]['listen'][0]['port'] == 18189
+    assert cached['nginx']['format'] == COMPACT_FORMAT
+    assert expand(cached['nginx'])['servers'][0]['listen'][0]['port'] == 18189

@@ -20,6 +20,7 @@ import pytest
 
 from conftest import COLLECTIONS_BASE
 from ansible_collections.badgateway.nginx.plugins.action.nginx_diagnose import ActionModule
+from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_facts import expand
 
 NGINX = shutil.which('nginx') or '/usr/sbin/nginx'
 
@@ -63,5 +64,6 @@ def test_the_executions_made_are_the_executions_reported(tmp_path):
     # the node found the target in the configuration and probed it in the same run
     probes = result['ansible_facts']['nginx_diagnosis']['checks']['probes']
     assert [(p['host'], p['port'], p['result']) for p in probes] == [('127.0.0.1', 2, 'refused')]
-    assert result['ansible_facts']['nginx']['servers'][0]['locations'][0]['pass']['target']['port'] == 2
+    facts = expand(result['ansible_facts']['nginx'])  # stored compact
+    assert facts['servers'][0]['locations'][0]['pass']['target']['port'] == 2
     assert 'findings' not in result and 'findings' not in result['ansible_facts']['nginx_diagnosis']
