@@ -48,6 +48,14 @@ options:
     description: Report memory, OOM kills, load, disk and open files.
     type: bool
     default: true
+  mac:
+    description:
+      - Report SELinux and AppArmor (mandatory access control) - their mode, the booleans that let nginx
+        connect, the AppArmor profiles - and their denials about nginx in C(/var/log/audit/audit.log) and the
+        kernel log, within the window of O(log_since).
+    type: bool
+    default: true
+    version_added: 0.2.0
   urls:
     description:
       - HTTP(S) requests to make from the host, to see who answers and with what, and so to tell an nginx 502 from

@@ -66,6 +66,7 @@ CHECK_OPTIONS = dict(
     php_fpm=dict(type='bool', default=True),
     firewall=dict(type='bool', default=True),
     resources=dict(type='bool', default=True),
+    mac=dict(type='bool', default=True),
     urls=dict(type='list', elements='dict', default=[], aliases=['http_checks'], options=dict(
         url=dict(type='str', required=True), host=dict(type='str'))),
     timeout=dict(type='float', default=3),

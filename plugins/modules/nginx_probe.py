@@ -163,6 +163,22 @@ checks:
     resources:
       description: memory, load, disks, nginx_files (nginx processes of the module's pid and mount namespaces), oom.
       type: dict
+    mac:
+      description:
+        - Mandatory access control, which answers a TCP C(connect()) of nginx with errno 13 (Permission denied); null
+          when O(mac=false).
+        - C(selinux) (null on a host without SELinux) has C(mode) (enforcing, permissive, disabled), C(source)
+          (C(/sys/fs/selinux/enforce) or C(getenforce)), C(booleans) (C(httpd_can_network_connect),
+          C(httpd_can_network_relay), each true, false, or null when unreadable) and C(denials), the groups of AVC
+          denials about nginx in C(/var/log/audit/audit.log) (comm, permission, tclass, dest, scontext, tcontext,
+          permissive, count, first_seen, last_seen, samples).
+        - C(apparmor) (null on a kernel without AppArmor) has C(enabled), C(source), C(profiles) (name to mode, at most
+          64, those naming nginx first), C(profiles_total) and C(denials), the groups of C(apparmor="DENIED") lines
+          about nginx in audit.log and the kernel log (comm, profile, operation, family, sock_type, denied_mask,
+          target, count, first_seen, last_seen, samples); at most 20 groups each.
+        - C(logs) is, by path, what was read of each log (C(dmesg) when the kernel's buffer was read).
+      type: dict
+      version_added: 0.2.0
     http:
       description: One result per HTTP check (status, server, from_nginx, headers, header_bytes, error).
       type: list
@@ -183,6 +199,7 @@ from ansible_collections.badgateway.nginx.plugins.module_utils._module import fa
 
 from ansible_collections.badgateway.nginx.plugins.module_utils import _firewall as firewall
 from ansible_collections.badgateway.nginx.plugins.module_utils import _logs as log_reader
+from ansible_collections.badgateway.nginx.plugins.module_utils import _mac as mac_reader
 from ansible_collections.badgateway.nginx.plugins.module_utils import _php_fpm as fpm
 from ansible_collections.badgateway.nginx.plugins.module_utils import _host_checks as probe
 from ansible_collections.badgateway.nginx.plugins.module_utils._command import UserError, run
@@ -243,8 +260,9 @@ def read_log(path, classify, time_parser, params, summarize_key=None, epochs_of=
     return {'info': info, 'groups': group_lines(records, params, summarize_key, epochs_of)}
 
 
-def dmesg_oom(text, params, boot):
-    """OOM groups of dmesg output (``[seconds since boot] ...`` lines) within the log window.
+def dmesg_groups(text, params, boot, classify=log_reader.classify_kernel_line, summarize_key=('kind', 'process')):
+    """Groups of the lines of dmesg output (``[seconds since boot] ...``) that classify(line, boot) takes,
+    within the log window.
 
     A line's time is boot + its stamp (log_reader.dmesg_time); when a window is set, a line
     whose time cannot be worked out (no boot time) is not evidence for it and is left out.
@@ -252,10 +270,24 @@ def dmesg_oom(text, params, boot):
     since = window_start(params)
     records = []
     for line in text.splitlines()[-params['log_lines']:]:
-        rec = log_reader.classify_kernel_line(line, boot)
+        rec = classify(line, boot)
         if rec and (since is None or (rec['epoch'] is not None and rec['epoch'] >= since)):
             records.append(rec)
-    return group_lines(records, params, ('kind', 'process'))
+    return group_lines(records, params, summarize_key)
+
+
+def dmesg_oom(text, params, boot):
+    """OOM groups of dmesg output within the log window (see dmesg_groups)."""
+    return dmesg_groups(text, params, boot)
+
+
+def dmesg_text():
+    """The output of dmesg, or None when it cannot be read."""
+    try:
+        rc, out, _err = run(['dmesg'], 10)
+    except Exception:  # pylint: disable=broad-except
+        return None
+    return out.decode('utf-8', 'replace') if rc == 0 else None
 
 
 def kernel_oom(params):
@@ -267,14 +299,52 @@ def kernel_oom(params):
                               ('kind', 'process'))['groups']
             break
     if not groups:
-        rc, out, _err = 1, b'', ''
-        try:
-            rc, out, _err = run(['dmesg'], 10)
-        except Exception:  # pylint: disable=broad-except
-            rc = 1
-        if rc == 0:
-            groups = dmesg_oom(out.decode('utf-8', 'replace'), params, log_reader.boot_time())
+        text = dmesg_text()
+        if text is not None:
+            groups = dmesg_oom(text, params, log_reader.boot_time())
     return [g for g in groups if g.get('kind') == 'oom_kill']
+
+
+def nginx_denial(line, boot=None):
+    """A MAC denial about nginx in the line (module_utils/_mac), or None."""
+    rec = mac_reader.classify_mac_line(line, boot)
+    return rec if mac_reader.is_nginx_denial(rec) else None
+
+
+def mac(params):
+    """SELinux and AppArmor: their state and their denials about nginx, within the log window.
+
+    SELinux AVC lines are read from audit.log; AppArmor's from audit.log (where auditd runs) and the kernel
+    log (kern.log / messages, else dmesg). {selinux, apparmor}: None when the host has neither the mechanism
+    nor a denial of it; logs: {path: info about the window read}.
+    """
+    groups, logs = [], {}
+    for path in (mac_reader.AUDIT_LOG,) + KERNEL_LOGS:
+        if os.path.isfile(path):
+            found = read_log(path, nginx_denial, mac_reader.audit_time, params, mac_reader.DENIAL_KEY)
+            groups.extend(found['groups'])
+            logs[path] = found['info']
+            if path in KERNEL_LOGS:
+                break
+    else:
+        text = dmesg_text()
+        if text is not None:
+            groups.extend(dmesg_groups(text, params, log_reader.boot_time(), nginx_denial, mac_reader.DENIAL_KEY))
+            logs['dmesg'] = None
+    return mac_result(mac_reader.selinux_state(run), mac_reader.apparmor_state(run), groups, logs)
+
+
+def mac_result(selinux, apparmor, groups, logs):
+    """checks.mac: each mechanism's state with its denials (at most MAX_DENIAL_GROUPS groups); a mechanism
+    the host does not have is None, unless a denial of it was read."""
+    result = {'selinux': selinux, 'apparmor': apparmor, 'logs': logs}
+    for name, kind in (('selinux', 'avc_denied'), ('apparmor', 'apparmor_denied')):
+        denials = [g for g in groups if g.get('kind') == kind][:mac_reader.MAX_DENIAL_GROUPS]
+        if result[name] is None and denials:
+            result[name] = {}
+        if result[name] is not None:
+            result[name] = dict(result[name], denials=denials)
+    return result
 
 
 def php_fpm(params):
@@ -309,6 +379,7 @@ def collect(params):
                                'nginx_files': probe.process_files('nginx'), 'oom': kernel_oom(params)}
     else:
         checks['resources'] = None
+    checks['mac'] = mac(params) if params['mac'] else None
     checks['http'] = [probe.http_check(c['url'], params['timeout'], c.get('host')) for c in params['urls']]
     return checks
 

@@ -92,6 +92,12 @@ CHECKS_CONTRACT = {
         'nginx_files': ListOf({'pid': int, 'open_files': (int, OPTIONAL), 'limit_soft': (int, OPTIONAL)}, nonempty=True),
         'oom': ListOf(dict),
     },
+    # null pieces on a host without SELinux / AppArmor (this machine's kernel has neither)
+    'mac': {
+        'selinux': ({'mode': (str, OPTIONAL), 'booleans': DictOf((bool, OPTIONAL)), 'denials': ListOf(GROUP)}, OPTIONAL),
+        'apparmor': ({'enabled': bool, 'profiles': DictOf(str), 'denials': ListOf(GROUP)}, OPTIONAL),
+        'logs': dict,
+    },
     'http': ListOf({'url': str, 'status': (int, OPTIONAL), 'server': (str, OPTIONAL), 'from_nginx': (bool, OPTIONAL)},
                    nonempty=True),
 }

@@ -14,7 +14,9 @@ A case gives the input as it was recorded and the findings expected of it:
   _php_fpm.parse_config; ``firewall: {recorded: <dir>}`` replays a recording of
   tests/unit/fixtures/firewall through _firewall.collect; ``resources.meminfo`` is /proc/meminfo
   text read by _host_checks.memory, ``resources.kernel_log`` kernel log lines grouped as
-  nginx_probe's kernel_oom does. Everything else (listeners, probes, sockets, http...) is recorded data.
+  nginx_probe's kernel_oom does; ``mac`` holds ``selinux`` and ``apparmor`` (their recorded state) and
+  ``audit_log`` / ``kernel_log`` lines, read with nginx_probe's MAC classifier and grouped into their
+  ``denials`` as nginx_probe.mac does. Everything else (listeners, probes, sockets, http...) is recorded data.
 - ``peers``: {inventory name: checks of the same shape}; ``claimed``: [[address, port]] of the fleet.
 - ``expect``: the findings, compared as a multiset on id, severity and target text; ``confirmed`` when
   given exactly; ``evidence`` and ``fix`` (fix vars) as a subset (lists element by element, same length;
@@ -37,6 +39,7 @@ from ansible_collections.badgateway.nginx.plugins.module_utils import _firewall 
 from ansible_collections.badgateway.nginx.plugins.module_utils._command import CommandError
 from ansible_collections.badgateway.nginx.plugins.module_utils import _host_checks as host_checks
 from ansible_collections.badgateway.nginx.plugins.module_utils import _logs as log_reader
+from ansible_collections.badgateway.nginx.plugins.module_utils import _mac as mac_reader
 from ansible_collections.badgateway.nginx.plugins.module_utils import _php_fpm as php_fpm
 from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_facts import build_facts
 from ansible_collections.badgateway.nginx.plugins.modules import nginx_probe
@@ -170,6 +173,20 @@ def resources_of(spec, root):
     return res
 
 
+def mac_of(spec, root):
+    """nginx_probe.mac() on recorded state and log lines."""
+    if spec is None:
+        return None
+    groups, logs = [], {}
+    for key, path in (('audit_log', '/var/log/audit/audit.log'), ('kernel_log', '/var/log/kern.log')):
+        if key in spec:
+            found = nginx_probe.read_log(_write(root, path, spec[key]), nginx_probe.nginx_denial, mac_reader.audit_time,
+                                         PROBE_PARAMS, mac_reader.DENIAL_KEY)
+            groups.extend(found['groups'])
+            logs[path] = found['info']
+    return nginx_probe.mac_result(spec.get('selinux'), spec.get('apparmor'), groups, logs)
+
+
 def checks_of(spec, root):
     spec = dict(spec or {})
     checks = {'addresses': spec.pop('addresses', ['127.0.0.1', '::1']),
@@ -183,6 +200,7 @@ def checks_of(spec, root):
     checks['firewall'] = firewall_of(spec.pop('firewall', None))
     checks['php_fpm'] = php_fpm_of(spec.pop('php_fpm', None), root)
     checks['resources'] = resources_of(spec.pop('resources', None), root)
+    checks['mac'] = mac_of(spec.pop('mac', None), root)
     assert not spec, 'unknown checks keys: %s' % sorted(spec)
     return checks
 
