@@ -412,7 +412,12 @@ def _worst_html(ranked):
     return out
 
 
-def _finding_rows(findings):
+#: the worst this many hosts carry their findings' evidence in report.html; the others point at
+#: report.json, so that a page for 10,000 hosts stays a size a browser opens (the evidence is most of it)
+EVIDENCE_HOSTS = 1000
+
+
+def _finding_rows(findings, evidence=True):
     out = ['<table><tr><th>severity</th><th>cause</th><th>target</th><th>where</th><th>summary and evidence</th>'
            '<th>fix</th></tr>']
     for f in findings:
@@ -427,18 +432,17 @@ def _finding_rows(findings):
         if f.get('upstream'):
             where.append('upstream %s %s' % (f['upstream'].get('name'), _where(f['upstream'])))
         fix = f.get('fix') or {}
+        shown = '<details><summary>evidence</summary><pre>%s</pre></details>' % _pre(f.get('evidence')) if evidence else ''
         out.append('<tr><td><span class="sev %s">%s</span></td><td><code>%s</code></td><td><code>%s</code></td>'
-                   '<td>%s</td><td>%s<details><summary>evidence</summary><pre>%s</pre></details></td>'
-                   '<td>%s<pre>%s</pre></td></tr>' % (
+                   '<td>%s</td><td>%s%s</td><td>%s<pre>%s</pre></td></tr>' % (
                        _sev_class(sev), _e(sev), _e(f.get('id')), _e((f.get('target') or {}).get('text')),
-                       '<br>'.join(_e(w) for w in where), _e(f.get('summary')),
-                       _pre(f.get('evidence')), _e(fix.get('role') or 'nothing to change on this host'),
-                       _pre(fix.get('vars') or {})))
+                       '<br>'.join(_e(w) for w in where), _e(f.get('summary')), shown,
+                       _e(fix.get('role') or 'nothing to change on this host'), _pre(fix.get('vars') or {})))
     out.append('</table>')
     return out
 
 
-def _host_html(rank, name, h):
+def _host_html(rank, name, h, evidence=True):
     """One closed <details> block: a summary line, and the findings laid out only when it is opened."""
     n = len(h['findings'])
     line = '%d finding(s): %s' % (n, _host_causes(h)) if n else _text(h.get('note'))
@@ -454,7 +458,10 @@ def _host_html(rank, name, h):
     if r is not None:
         out.extend(_remediation_html(r))
     if n:
-        out.extend(_finding_rows(h['findings']))
+        if not evidence:
+            out.append('<p class="meta">The evidence of these findings is in report.json (hosts, %s, findings): '
+                       'report.html carries it for the worst %d hosts.</p>' % (_e(json.dumps(name)), EVIDENCE_HOSTS))
+        out.extend(_finding_rows(h['findings'], evidence))
     elif rank == RANK_HEALTHY:
         out.append('<p class="ok">No finding.</p>')
     out.append('</details>')
@@ -479,6 +486,6 @@ def render_html(report):
     parts.extend(_worst_html(ranked))
     parts.append('<section id="hosts"><h2>All hosts, worst first</h2>')
     parts.append('<p class="meta">%d host(s); open one for its findings, evidence and fix.</p>' % len(ranked))
-    parts.extend(_host_html(rank, name, h) for rank, name, h in ranked)
+    parts.extend(_host_html(rank, name, h, n < EVIDENCE_HOSTS) for n, (rank, name, h) in enumerate(ranked))
     parts.append('</section></body></html>\n')
     return '\n'.join(parts)

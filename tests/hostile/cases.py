@@ -67,7 +67,7 @@ TREE_OPTIONS = {'nginx_bin': 'bin_path', 'config': 'config_path', 'prefix': 'pre
 MODULES = {
     'nginx_validate': dict(base=dict(NGINX_TREE), options=dict(TREE_OPTIONS, fail_on_error='bool', timeout='seconds_int')),
     'nginx_facts': dict(base=dict(NGINX_TREE), secret_by_design=True,
-                        options=dict(TREE_OPTIONS, max_file_size='size', timeout='seconds_int')),
+                        options=dict(TREE_OPTIONS, max_file_size='size', timeout='seconds_int', verbose='bool')),
     'nginx_directive': dict(
         base=dict(NGINX_TREE, path='{tree}/conf.d/app.conf', scope='location', server_name='app.test', location='/',
                   directive='proxy_connect_timeout', args=['5s'], journal_dir='{root}/out/journal'),
@@ -97,7 +97,7 @@ MODULES = {
                  'max_file_size': 'size', 'tcp_targets': 'list', 'tcp_targets.0.host': 'one_line', 'tcp_targets.0.port': 'port',
                  'unix_targets': 'list', 'unix_targets.0': 'log_path', 'nginx_user': 'name', 'nginx_group': 'name',
                  'error_logs': 'list', 'error_logs.0': 'log_path', 'log_lines': 'size', 'log_since': 'count',
-                 'redact_query': 'bool', 'php_fpm': 'bool', 'urls': 'list', 'timeout': 'seconds_float',
+                 'redact_query': 'bool', 'php_fpm': 'bool', 'mac': 'bool', 'urls': 'list', 'timeout': 'seconds_float',
                  'journal_dir': 'path'}),
     'firewall_allow': dict(
         base=dict(port=18080, sources=['127.0.0.1'], backup_dir='{root}/out/backup', journal_dir='{root}/out/journal',
@@ -188,6 +188,8 @@ SPECIAL = [
                names=['host']),
     _tree_case('action/nginx_report/malformed_diagnosis', 'nginx_report', dict(hosts=['localhost']), 'any',
                kind='action', extra_vars={'nginx_diagnosis': {'nginx': True}}, names=['nginx_diagnosis', 'localhost']),
+    _tree_case('action/nginx_report/prometheus_dir=nul', 'nginx_report',
+               dict(hosts=['localhost'], prometheus_dir='{root}/out/p' + NUL), 'error', kind='action', names=['prometheus_dir']),
     _tree_case('action/nginx_report/report_dir=nul', 'nginx_report', dict(hosts=['localhost'], report_dir='{root}/out/r' + NUL),
                'error', kind='action', names=['report_dir']),
     _tree_case('action/nginx_report/report_dir=file', 'nginx_report', dict(hosts=['localhost'], report_dir='{tree}/nginx.conf'),

@@ -407,3 +407,26 @@ def test_10000_hosts_stay_within_a_per_host_byte_bound_and_linear():
     # linear: ten times the hosts, at most ten times the bytes (plus the spread of the draw)
     assert per_host_big < per_host_small * 1.15
     assert big.count(b'<details class="host"') == 10000
+
+
+def test_the_worst_hosts_carry_their_evidence_the_others_point_at_report_json(monkeypatch):
+    """Evidence is most of the page: the worst EVIDENCE_HOSTS hosts carry it, every other host's findings are
+    still listed (id, target, where, summary, fix) with a pointer to report.json."""
+    from ansible_collections.badgateway.nginx.plugins.plugin_utils import _report
+    monkeypatch.setattr(_report, 'EVIDENCE_HOSTS', 3)
+    doc = page_of(small_fleet())
+    blocks = host_blocks(doc)
+    order = [b.attrs['id'][len('host-'):] for b in blocks]
+    assert order == SMALL_ORDER
+    for n, block in enumerate(blocks):
+        findings = len(block.find_all('tr')) - 1 if block.find_all('table') else 0
+        evidence = [d for d in block.find_all('details') if d is not block]
+        pointer = [p for p in block.find_all('p', class_='meta') if 'report.json' in p.text()]
+        if n < 3:
+            assert len(evidence) == findings and not pointer, order[n]
+        else:
+            assert evidence == [], order[n]
+            assert bool(pointer) == (findings > 0), order[n]
+            if findings:
+                assert '"%s"' % order[n] in pointer[0].text()
+    assert int(blocks[4].attrs['data-findings']) == 2 and len(blocks[4].find_all('tr')) == 3
