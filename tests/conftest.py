@@ -8,9 +8,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import signal
 import socket
+import subprocess
 import sys
 import tempfile
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -71,6 +74,28 @@ def plain_nginx_main(directory, http_body):
     """A main nginx.conf for an nginx run as a plain process from directory (its pid, logs and temp paths
     there), with http_body (lines, each ending with a newline) inside the http block."""
     return PLAIN_NGINX_MAIN % {'d': directory, 'http': http_body}
+
+
+def wait_port(port, host='127.0.0.1', tries=50, pause=0.1):
+    """Wait until something accepts connections on host:port (an nginx just started); AssertionError if not."""
+    for _i in range(tries):
+        try:
+            socket.create_connection((host, port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(pause)
+    raise AssertionError('nothing listens on %s:%d after %.0f s' % (host, port, tries * pause))
+
+
+def stop_process(proc, timeout=10):
+    """SIGTERM a child process that still runs, SIGKILL it if it does not exit within timeout."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout)
 
 
 def free_port():

@@ -20,7 +20,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,7 +28,7 @@ import urllib.request
 
 import pytest
 
-from conftest import ansible_env, free_port, plain_nginx_main
+from conftest import ansible_env, free_port, plain_nginx_main, wait_port
 
 NGINX = shutil.which('nginx') or '/usr/sbin/nginx'
 pytestmark = pytest.mark.skipif(not os.path.exists(NGINX) or os.geteuid() != 0,
@@ -57,16 +56,6 @@ server {
         proxy_pass http://127.0.0.1:%(dead)d;
     }
 '''
-
-
-def wait_port(port):
-    for _i in range(50):
-        try:
-            socket.create_connection(('127.0.0.1', port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError('nothing listens on %d' % port)
 
 
 @pytest.fixture

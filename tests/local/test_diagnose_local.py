@@ -19,13 +19,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 
 import pytest
 
-from conftest import ansible_env, free_port
+from conftest import ansible_env, free_port, wait_port
 
 NGINX = shutil.which('nginx') or '/usr/sbin/nginx'
 pytestmark = pytest.mark.skipif(not os.path.exists(NGINX) or os.geteuid() != 0,
@@ -50,12 +49,7 @@ def plain_nginx(tmp_path):
     proc = subprocess.Popen([NGINX, '-p', str(tmp_path) + '/', '-c', str(conf), '-g', 'daemon off; master_process on;'],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _i in range(50):
-            try:
-                socket.create_connection(('127.0.0.1', listen), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_port(listen)
         try:
             urllib.request.urlopen('http://127.0.0.1:%d/dead/x?key=hunter2' % listen, timeout=5)
         except urllib.error.HTTPError as e:

@@ -21,14 +21,13 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
 
 import pytest
 
-from conftest import ansible_env, free_port, plain_nginx_main, write
+from conftest import ansible_env, free_port, plain_nginx_main, write, stop_process
 
 NGINX = shutil.which('nginx') or '/usr/sbin/nginx'
 REDIS_SERVER = shutil.which('redis-server') or '/usr/bin/redis-server'
@@ -119,13 +118,7 @@ class Redis(object):
             return '(no log)'
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc)
 
 
 @pytest.fixture

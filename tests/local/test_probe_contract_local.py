@@ -25,13 +25,12 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 
 import pytest
 
-from conftest import ansible_env, free_port, plain_nginx_main
+from conftest import ansible_env, free_port, plain_nginx_main, wait_port
 
 from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_facts import build_facts
 from ansible_collections.badgateway.nginx.plugins.plugin_utils._correlate import diagnose
@@ -159,12 +158,7 @@ def scenario(tmp_path):
     proc = subprocess.Popen([NGINX, '-p', str(tmp_path) + '/', '-c', str(conf), '-g', 'daemon off; master_process on;'],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _i in range(50):
-            try:
-                socket.create_connection(('127.0.0.1', listen), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_port(listen)
         with pytest.raises(urllib.error.HTTPError) as answer:
             urllib.request.urlopen('http://127.0.0.1:%d/dead/x?key=hunter2' % listen, timeout=5)
         assert answer.value.code == 502

@@ -37,7 +37,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from conftest import ansible_env, free_port, plain_nginx_main
+from conftest import ansible_env, free_port, plain_nginx_main, wait_port, stop_process
 
 NGINX = shutil.which('nginx') or '/usr/sbin/nginx'
 NODE_EXPORTER = '/usr/bin/prometheus-node-exporter'
@@ -107,13 +107,7 @@ class NodeExporter(object):
             return f.read().decode('utf-8', 'replace')
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc)
         self.log.close()
 
 
@@ -146,12 +140,7 @@ def plain_nginx(tmp_path):
     proc = subprocess.Popen([NGINX, '-p', str(tmp_path) + '/', '-c', str(conf), '-g', 'daemon off; master_process on;'],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _i in range(50):
-            try:
-                socket.create_connection(('127.0.0.1', listen), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_port(listen)
         for path in ('/a/x', '/b/x'):
             with pytest.raises(urllib.error.HTTPError) as e:
                 urllib.request.urlopen('http://127.0.0.1:%d%s' % (listen, path), timeout=5)

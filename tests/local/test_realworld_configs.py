@@ -22,17 +22,15 @@ import json
 import os
 import re
 import shutil
-import socket
 import socketserver
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 
 import pytest
 
-from conftest import ansible_env, free_port, plain_nginx_main
+from conftest import ansible_env, free_port, plain_nginx_main, wait_port
 from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_facts import expand
 
 NGINX = shutil.which('nginx') or '/usr/sbin/nginx'
@@ -131,12 +129,7 @@ def corpus(tmp_path_factory):
     nginx = subprocess.Popen([NGINX, '-c', main, '-p', tmp + '/', '-g', 'daemon off;'],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        for dummy in range(100):
-            try:
-                socket.create_connection(('127.0.0.1', ports['8101']), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_port(ports['8101'], tries=100, pause=0.05)
         facts = run_module('nginx_facts', {'config': main, 'prefix': tmp + '/'})
         yield {'tmp': tmp, 'run': run + '/', 'main': main, 'ports': ports, 'dump': dump, 'facts': facts}
     finally:

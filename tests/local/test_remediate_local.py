@@ -32,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import ansible_env
+from conftest import ansible_env, wait_port
 
 NGINX = shutil.which('nginx') or '/usr/sbin/nginx'
 pytestmark = pytest.mark.skipif(not os.path.exists(NGINX) or os.geteuid() != 0,
@@ -114,12 +114,7 @@ def broken_nginx(tmp_path):
     proc = subprocess.Popen([NGINX, '-p', str(tmp_path) + '/', '-c', str(conf), '-g', 'daemon off; master_process on;'],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _i in range(50):
-            try:
-                socket.create_connection(('127.0.0.1', listen), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_port(listen)
         url = 'http://127.0.0.1:%d' % listen
         assert status(url + '/app/x') == 502 and status(url + '/slow/x') == 504
         yield {'conf': str(conf), 'prefix': str(tmp_path) + '/', 'url': url, 'master': proc.pid, 'app': app,

@@ -19,27 +19,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
-from conftest import ansible_env
+from conftest import ansible_env, plain_nginx_main, wait_port
 from test_remediate_local import NGINX, free_block, serve, status
 
 pytestmark = pytest.mark.skipif(not os.path.exists(NGINX) or os.geteuid() != 0, reason='needs nginx and root')
 
 HOSTS = ('n1', 'n2', 'n3')
-CONF = '''pid %(d)s/nginx.pid;
-error_log %(d)s/error.log;
-events {}
-http {
-    access_log off;
-    client_body_temp_path %(d)s/body;
-    proxy_temp_path %(d)s/proxy;
-    fastcgi_temp_path %(d)s/fcgi;
-    uwsgi_temp_path %(d)s/uwsgi;
-    scgi_temp_path %(d)s/scgi;
-    server {
+SITE = '''    server {
         listen 127.0.0.1:%(listen)d;
         location /app/ {
             proxy_pass http://127.0.0.1:%(wrong)d;
@@ -49,19 +38,7 @@ http {
             proxy_pass http://127.0.0.1:%(slow)d;
         }
     }
-}
 '''
-
-
-def wait_listening(port):
-    import socket
-    for _i in range(50):
-        try:
-            socket.create_connection(('127.0.0.1', port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError('nginx does not listen on %d' % port)
 
 
 @pytest.fixture
@@ -74,12 +51,12 @@ def fleet(tmp_path):
             base = free_block(4)
             h = {'dir': d, 'listen': base, 'app': base + 1, 'wrong': base + 2, 'slow': base + 3,
                  'conf': str(d / 'nginx.conf'), 'prefix': str(d) + '/'}
-            (d / 'nginx.conf').write_text(CONF % dict(h, d=d))
+            (d / 'nginx.conf').write_text(plain_nginx_main(str(d), SITE % h))
             servers += [serve(h['app'], 0), serve(h['slow'], 2)]
             procs.append(subprocess.Popen([NGINX, '-p', h['prefix'], '-c', h['conf'], '-g', 'daemon off; master_process on;'],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             h['master'] = procs[-1].pid
-            wait_listening(h['listen'])
+            wait_port(h['listen'])
             h['url'] = 'http://127.0.0.1:%d' % h['listen']
             assert status(h['url'] + '/app/x') == 502 and status(h['url'] + '/slow/x') == 504
             hosts[name] = h
