@@ -40,10 +40,9 @@ class ActionModule(Action):
     _requires_connection = False
 
     def act(self, result, task_vars, args):
-        if validate.no_nul('report_dir', args.get('report_dir')):
-            raise AnsibleActionFail(validate.no_nul('report_dir', args['report_dir']))
-        if validate.no_nul('prometheus_dir', args.get('prometheus_dir')):
-            raise AnsibleActionFail(validate.no_nul('prometheus_dir', args['prometheus_dir']))
+        error = validate.first_error(*(validate.no_nul(k, args[k]) for k in ('report_dir', 'prometheus_dir')))
+        if error:
+            raise AnsibleActionFail(error)
         names = args['hosts'] if args['hosts'] is not None else task_vars.get('ansible_play_hosts') or []
         generated = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
         try:

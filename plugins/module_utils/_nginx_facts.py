@@ -1108,13 +1108,13 @@ def expand(facts):
 
 def _expand(facts):
     files = facts.get('files') or []
+    path_of = at_index(files)
 
     def at(record):
         """A copy of record with its own "file" a path (its lists are those of the compact facts)."""
         record = dict(record)
-        value = record.get('file')
-        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(files):
-            record['file'] = files[value]
+        if 'file' in record:
+            record['file'] = path_of(record['file'])
         return record
 
     entries = [_with(at(e), _ENTRY_DEFAULTS) for e in facts.get('entries') or []]
@@ -1131,7 +1131,6 @@ def _expand(facts):
             if isinstance(value.get('sent'), list):
                 value['sent'] = [entries[n] for n in value['sent']]
         values.append(value)
-    path_of = at_index(files)
     out = dict((k, _map_files(v, path_of)) for k, v in facts.items()
                if k not in _COMPACT_KEYS + ('files', 'servers', 'upstreams'))
     out['files'] = list(files)

@@ -71,8 +71,6 @@ def evidence(hostvars, names):
                 except nginx_facts.CompactError as e:
                     raise ReportError('host %s: %s' % (name, e))
                 _checked(name, verbose, _FACTS, 'ansible_facts.nginx')
-            elif d.get('nginx'):
-                verbose = facts.get('nginx')
             diagnosed[name] = (verbose, d)
     return diagnosed
 
