@@ -56,6 +56,23 @@ options:
     type: bool
     default: true
     version_added: 0.2.0
+  keepalive_probe:
+    description:
+      - When to measure how long a backend keeps an idle keep-alive connection open (the evidence of the keepalive
+        race). The node opens a connection to a member of an C(upstream) with C(keepalive) that a C(proxy_pass)
+        location reaches over HTTP/1.1 with its C(Connection) header cleared, makes one C(GET /) asking to keep
+        the connection alive, reads the answer and waits until the backend closes the connection, for at most
+        the upstream's C(keepalive_timeout) (nginx's default 60s) and never more than 10 seconds.
+      - C(on_errors) measures the members for which the error log holds C(upstream prematurely closed connection)
+        or C(Connection reset by peer) lines (nothing is measured on a host without them), C(always) every such
+        member (the audit), C(never) none. The members are measured at the same time, so the run takes at most
+        10 seconds longer whatever their number.
+      - Only with the configuration read on the host
+        (O(badgateway.nginx.nginx_probe#module:discover=true), as M(badgateway.nginx.nginx_diagnose) runs it).
+    type: str
+    choices: [on_errors, always, never]
+    default: on_errors
+    version_added: 0.2.0
   urls:
     description:
       - HTTP(S) requests to make from the host, to see who answers and with what, and so to tell an nginx 502 from

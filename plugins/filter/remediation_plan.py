@@ -41,7 +41,8 @@ options:
     description:
       - Options of the planner, by kind.
       - C(proxy_timeouts) takes C(value), C(maximum) and C(also) (other kinds to set at the same place, such as
-        C(connect=10s) and C(send=60s)); C(proxy_buffers) C(measured) (target text to
+        C(connect=10s) and C(send=60s)), and C(keepalive) (the upstream C(keepalive_timeout) for a C(keepalive_race),
+        which must be below the backend's measured idle close); C(proxy_buffers) C(measured) (target text to
         header bytes) or C(probe_targets) with C(probe_results) (the plan's C(probe_targets) and the
         C(checks.http) of M(badgateway.nginx.nginx_probe) run with the plan's C(probes)), C(size) and C(maximum);
         C(php_fpm_pool) C(listen_mode), C(floor), C(cap), C(reserve)
@@ -130,7 +131,8 @@ def _plan(findings, kind, facts, checks, options):
     try:
         if kind == 'proxy_timeouts':
             return plan_timeouts(findings or [], facts, value=options.get('value') or None,
-                                 maximum=options.get('maximum') or '300s', also=options.get('also') or None)
+                                 maximum=options.get('maximum') or '300s', also=options.get('also') or None,
+                                 keepalive=options.get('keepalive') or None)
         if kind == 'proxy_buffers':
             measured = options.get('measured') or {}
             if options.get('probe_targets') and options.get('probe_results'):

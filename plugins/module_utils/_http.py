@@ -8,14 +8,17 @@
 
 Standard library only.  ``get()`` makes one GET request (no redirects followed, TLS certificates
 not verified: the question is what the server answers, not who it is), with an optional Host header,
-and returns what came back or the error, never raising for a network failure.
+and returns what came back or the error, never raising for a network failure.  ``idle_close()``
+measures how long a backend keeps an idle keep-alive connection open after answering.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import http.client
+import select
 import socket
 import ssl
 import time
@@ -69,3 +72,58 @@ def get(url, timeout=5.0, host=None, user_agent='badgateway.nginx'):
         result['latency_ms'] = round((time.time() - start) * 1000, 1)
         conn.close()
     return result
+
+
+def idle_close(host, port, wait, timeout=3.0, host_header=None, user_agent='badgateway.nginx'):
+    """How long host:port keeps an idle HTTP/1.1 keep-alive connection open after it answered.
+
+    One GET / with ``Connection: keep-alive`` (the request nginx's upstream keepalive makes), its answer
+    read, then the connection left idle for at most ``wait`` seconds.  Returns {host, port, result,
+    idle_close_s, waited_s, status, error}; result is ``closed`` (the backend closed it: FIN),
+    ``reset`` (RST), ``open`` (still open after wait), ``closes`` (the backend answered
+    ``Connection: close``: it keeps nothing alive), or ``error`` (no answer: error says why).
+    """
+    result = {'host': host, 'port': port, 'result': None, 'idle_close_s': None, 'waited_s': None,
+              'status': None, 'error': None}
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request('GET', '/', headers={'User-Agent': user_agent, 'Connection': 'keep-alive',
+                                          'Host': host_header or ('[%s]:%s' % (host, port) if ':' in host else
+                                                                  '%s:%s' % (host, port))})
+        resp = conn.getresponse()
+        if len(resp.read(BODY_LIMIT + 1)) > BODY_LIMIT:
+            result.update(result='error', status=resp.status, error='the answer to GET / is over %d bytes' % BODY_LIMIT)
+            return result
+        result['status'] = resp.status
+        if resp.will_close:
+            result['result'] = 'closes'
+            return result
+        sock = conn.sock
+        idle_since = time.time()
+        while True:
+            left = wait - (time.time() - idle_since)
+            if left <= 0:
+                result.update(result='open', waited_s=round(time.time() - idle_since, 3))
+                return result
+            readable, _w, _x = select.select([sock], [], [], left)
+            if not readable:
+                continue
+            try:
+                data = sock.recv(1)
+            except (socket.error, OSError) as e:
+                if getattr(e, 'errno', None) != errno.ECONNRESET:
+                    raise
+                data, closed = b'', 'reset'
+            else:
+                closed = 'closed'
+            if data:
+                result.update(result='error', error='the backend sent data on an idle connection')
+                return result
+            elapsed = round(time.time() - idle_since, 3)
+            result.update(result=closed, idle_close_s=elapsed, waited_s=elapsed)
+            return result
+    except (socket.error, OSError, http.client.HTTPException, ValueError) as e:
+        result.update(result='error', error='%s: %s' % (type(e).__name__, getattr(e, 'strerror', None) or e))
+        return result
+    finally:
+        conn.close()

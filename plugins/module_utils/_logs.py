@@ -458,6 +458,9 @@ _TCP_KINDS = {'refused': 'connect_refused', 'timeout': 'connect_timeout', 'norou
 _IO_KINDS = {'reset': 'reset', 'refused': 'connect_refused', 'timeout': 'read_timeout', 'noroute': 'connect_no_route',
              'unreach': 'connect_unreachable'}
 
+#: the kinds of a failure on an upstream connection nginx had already used: what a keepalive race looks like
+REUSE_FAILURE_KINDS = ('premature_close', 'reset')
+
 #: every kind classify_error_line can return, with the catalog id it points at
 NGINX_KINDS = {
     'connect_refused': 'upstream_down', 'socket_missing': 'upstream_down', 'socket_refused': 'upstream_down',
@@ -471,6 +474,34 @@ NGINX_KINDS = {
     'host_not_found': 'dns_failure', 'too_many_open_files': 'resource_limits', 'worker_connections': 'resource_limits',
     'cannot_assign': 'resource_limits', 'fastcgi_stderr': None, 'upstream_disabled': None,
 }
+
+
+LOG_UPSTREAM = re.compile(r'^(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<rest>.*)$')
+
+
+def log_upstream_key(upstream, upstream_names=()):
+    """Key of the upstream named in an error-log line ("http://10.0.0.1:8080/x", "fastcgi://unix:/s:")."""
+    if not upstream:
+        return None
+    m = LOG_UPSTREAM.match(upstream)
+    rest = m.group('rest') if m else upstream
+    scheme = m.group('scheme') if m else None
+    if rest.startswith('unix:'):
+        # nginx logs the path as written (unix:///run/x.sock); the facts name the file (/run/x.sock)
+        return ('unix', re.sub('/{2,}', '/', rest[5:].split(':', 1)[0]))
+    hostport = rest.split('/', 1)[0]
+    if hostport.startswith('['):
+        host, _sep, port = hostport[1:].partition(']')
+        port = port.lstrip(':')
+    elif hostport.count(':') == 1:
+        host, port = hostport.split(':')
+    else:
+        host, port = hostport, ''
+    if not port and host in upstream_names:
+        return ('upstream', host)
+    if port.isdigit():
+        return ('tcp', host, int(port))
+    return ('tcp', host, {'https': 443, 'grpcs': 443}.get(scheme, 80))
 
 
 def _errno_class(number, text):

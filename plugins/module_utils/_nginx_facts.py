@@ -655,10 +655,13 @@ class FactsBuilder:
             if method in scope.directives:
                 balancing = method
         keepalive = scope.directives.get('keepalive')
+        idle = scope.directives.get('keepalive_timeout')
         return {
             'name': st['args'][0], 'file': path, 'line': st['line'], 'servers': servers,
             'balancing': balancing,
             'keepalive': _value(scope, keepalive[0]) if keepalive else None,
+            # how long nginx keeps an idle cached connection (nginx's default: 60s); null when not set
+            'keepalive_timeout': _value(scope, idle[0], seconds=parse_time(' '.join(idle[0][0]))) if idle else None,
         }
 
     def _server(self, st, path, http_scope):
@@ -815,6 +818,40 @@ def probe_targets(facts):
         elif key[0] == 'unix' and key[1] not in unix:
             unix.append(key[1])
     return tcp, unix
+
+
+# nginx keeps an idle cached upstream connection this long when the upstream sets no keepalive_timeout
+KEEPALIVE_TIMEOUT_DEFAULT = 60.0
+
+
+def reuses_connections(loc):
+    """Whether nginx keeps the connections of this proxy_pass location alive: HTTP/1.1 and a Connection header
+    other than nginx's own "close" (the usual `proxy_set_header Connection ""`, or a variable)."""
+    if (loc.get('pass') or {}).get('module') != 'proxy' or (loc.get('http_version') or {}).get('value') != '1.1':
+        return False
+    sent = ((loc.get('headers') or {}).get('sent')) or []
+    connection = [e.get('value') for e in sent if (e.get('name') or '').lower() == 'connection']
+    return bool(connection) and connection[0] != 'close'
+
+
+def keepalive_members(facts):
+    """The TCP members of every upstream with `keepalive` that some proxy_pass location reaches with its
+    connections kept alive: [{host, port, upstream, keepalive_timeout (seconds nginx keeps an idle one)}]."""
+    found = []
+    upstreams = (facts or {}).get('upstreams') or {}
+    for key, routes in sorted(routes_by_target(facts).items(), key=lambda kv: str(kv[0])):
+        if key[0] != 'tcp' or not key[1] or not key[2]:
+            continue
+        for route in routes:
+            name = (route.get('upstream') or {}).get('name')
+            up = upstreams.get(name) or {}
+            if not up.get('keepalive') or not reuses_connections(route['settings']):
+                continue
+            idle = (up.get('keepalive_timeout') or {}).get('seconds')
+            found.append({'host': key[1], 'port': key[2], 'upstream': name,
+                          'keepalive_timeout': idle if idle is not None else KEEPALIVE_TIMEOUT_DEFAULT})
+            break
+    return found
 
 
 NOT_FILES = ('stderr', '/dev/stderr', '/dev/null')
@@ -1151,8 +1188,9 @@ def _expand(facts):
         upstreams = {}
         for name, upstream in facts['upstreams'].items():
             upstream = at(upstream)
-            if isinstance(upstream.get('keepalive'), dict):
-                upstream['keepalive'] = at(upstream['keepalive'])
+            for setting in ('keepalive', 'keepalive_timeout'):
+                if isinstance(upstream.get(setting), dict):
+                    upstream[setting] = at(upstream[setting])
             upstream['servers'] = [_member_of(at(m), names) for m in upstream.get('servers') or []]
             upstreams[name] = upstream
         out['upstreams'] = upstreams

@@ -193,7 +193,10 @@ ansible_facts:
           type: list
           elements: dict
         upstreams:
-          description: Every C(upstream) block by name, with file, line, C(servers) (target, weight, max_fails, fail_timeout, backup, down) and C(keepalive).
+          description:
+            - Every C(upstream) block by name, with file, line, C(servers) (target, weight, max_fails, fail_timeout, backup,
+              down), C(keepalive) and C(keepalive_timeout) (how long nginx keeps an idle cached connection; null when not
+              set, nginx then keeps it 60s).
           type: dict
         loaded:
           description:

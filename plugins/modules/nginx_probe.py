@@ -179,6 +179,17 @@ checks:
         - C(logs) is, by path, what was read of each log (C(dmesg) when the kernel's buffer was read).
       type: dict
       version_added: 0.2.0
+    keepalive:
+      description:
+        - One result per upstream keepalive member measured (O(keepalive_probe)), with C(host), C(port), C(upstream),
+          C(keepalive_timeout) (seconds nginx keeps an idle connection to it), C(result), C(idle_close_s), C(waited_s),
+          C(status) and C(error).
+        - C(result) is C(closed) or C(reset) when the backend closed the idle connection after C(idle_close_s) seconds,
+          C(open) when it was still open after C(waited_s), C(closes) when the backend answered with a C(Connection)
+          header of C(close), C(error) when the measurement failed (C(error) says why).
+      type: list
+      elements: dict
+      version_added: 0.2.0
     http:
       description: One result per HTTP check (status, server, from_nginx, headers, header_bytes, error).
       type: list
@@ -190,6 +201,7 @@ checks:
 
 import os
 import re
+import threading
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -202,10 +214,11 @@ from ansible_collections.badgateway.nginx.plugins.module_utils import _logs as l
 from ansible_collections.badgateway.nginx.plugins.module_utils import _mac as mac_reader
 from ansible_collections.badgateway.nginx.plugins.module_utils import _php_fpm as fpm
 from ansible_collections.badgateway.nginx.plugins.module_utils import _host_checks as probe
+from ansible_collections.badgateway.nginx.plugins.module_utils import _http as http
 from ansible_collections.badgateway.nginx.plugins.module_utils._command import UserError, run
 from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_cli import MAX_FILE_SIZE_OPTION, NGINX_TIMEOUT_OPTION
 from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_facts import (
-    ConfigError, build_facts, error_log_paths, probe_targets)
+    ConfigError, build_facts, error_log_paths, keepalive_members, probe_targets)
 from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_gather import collect as collect_config
 
 # seconds nginx -V / -T may take when the configuration is read here (nginx_facts' default)
@@ -214,6 +227,8 @@ NGINX_TIMEOUT = NGINX_TIMEOUT_OPTION['default']
 KERNEL_LOGS = ('/var/log/kern.log', '/var/log/messages')
 # the epochs of at most this many "server reached pm.max_children" lines per pool are returned
 MAX_EPOCHS = 200
+# a backend's idle keep-alive connection is watched this many seconds at most (keepalive_probe)
+KEEPALIVE_WAIT_MAX = 10.0
 
 
 def last_change(journal_dir):
@@ -358,6 +373,38 @@ def php_fpm(params):
     return {'configs': configs, 'processes': fpm.pool_processes(), 'logs': logs}
 
 
+def keepalive(params, error_logs):
+    """How long each backend reached through an upstream keepalive keeps an idle connection (keepalive_probe).
+
+    The members come from the configuration read here (discover); with on_errors only those the error logs
+    name in a failure on an upstream connection. They are measured in parallel threads.
+    """
+    members = params.get('_keepalive') or []
+    if params['keepalive_probe'] == 'never' or not members:
+        return []
+    if params['keepalive_probe'] == 'on_errors':
+        failing = set()
+        for log in error_logs.values():
+            for group in log.get('groups') or []:
+                key = log_reader.log_upstream_key(group.get('upstream'))
+                if group.get('kind') in log_reader.REUSE_FAILURE_KINDS and key and key[0] == 'tcp':
+                    failing.add(key[1:])
+        members = [m for m in members if (m['host'], m['port']) in failing]
+    results = [None] * len(members)
+
+    def measure(i, member):
+        wait = min(KEEPALIVE_WAIT_MAX, member['keepalive_timeout'])
+        found = http.idle_close(member['host'], member['port'], wait, params['timeout'], host_header=member['upstream'])
+        found.update(upstream=member['upstream'], keepalive_timeout=member['keepalive_timeout'])
+        results[i] = found
+    threads = [threading.Thread(target=measure, args=(i, m)) for i, m in enumerate(members)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
 def collect(params):
     checks = {'addresses': probe.local_addresses(), 'listeners': probe.listeners()}
     checks['last_change'] = params['_last_change'] = last_change(params['journal_dir'])
@@ -371,6 +418,7 @@ def collect(params):
     checks['error_logs'] = {}
     for path in params['error_logs']:
         checks['error_logs'][path] = read_log(path, log_reader.classify_error_line, log_reader.nginx_time, params)
+    checks['keepalive'] = keepalive(params, checks['error_logs'])
     checks['firewall'] = firewall.collect() if params['firewall'] else None
     checks['php_fpm'] = php_fpm(params) if params['php_fpm'] else None
     if params['resources']:
@@ -446,6 +494,7 @@ def discover(p):
         p['nginx_user'] = user['name']
     if user.get('group'):
         p['nginx_group'] = user['group']
+    p['_keepalive'] = keepalive_members(facts)
     return {'nginx_raw': raw, 'nginx_note': None}
 
 

@@ -20,9 +20,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import difflib
-import re
 
 from ansible_collections.badgateway.nginx.plugins.module_utils._firewall import blocking_rules, describe
+from ansible_collections.badgateway.nginx.plugins.module_utils._logs import log_upstream_key
 from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_facts import routes_by_target
 from ansible_collections.badgateway.nginx.plugins.plugin_utils import _causes as registry
 
@@ -34,34 +34,6 @@ LOOPBACK = ('127.0.0.1', '::1', 'localhost')
 # (8080/8081, 3000/3001, 9000/9001 are the mix-ups seen in the field; a stray listener far
 # away is not evidence)
 MISMATCH_MAX_PORT_DISTANCE = 100
-
-
-LOG_UPSTREAM = re.compile(r'^(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<rest>.*)$')
-
-
-def log_upstream_key(upstream, upstream_names=()):
-    """Key of the upstream named in an error-log line ("http://10.0.0.1:8080/x", "fastcgi://unix:/s:")."""
-    if not upstream:
-        return None
-    m = LOG_UPSTREAM.match(upstream)
-    rest = m.group('rest') if m else upstream
-    scheme = m.group('scheme') if m else None
-    if rest.startswith('unix:'):
-        # nginx logs the path as written (unix:///run/x.sock); the facts name the file (/run/x.sock)
-        return ('unix', re.sub('/{2,}', '/', rest[5:].split(':', 1)[0]))
-    hostport = rest.split('/', 1)[0]
-    if hostport.startswith('['):
-        host, _sep, port = hostport[1:].partition(']')
-        port = port.lstrip(':')
-    elif hostport.count(':') == 1:
-        host, port = hostport.split(':')
-    else:
-        host, port = hostport, ''
-    if not port and host in upstream_names:
-        return ('upstream', host)
-    if port.isdigit():
-        return ('tcp', host, int(port))
-    return ('tcp', host, {'https': 443, 'grpcs': 443}.get(scheme, 80))
 
 
 # the node-side log kinds that tell why a connection to a target failed (module_utils/_logs)
@@ -160,6 +132,8 @@ class Correlator:
         self.routes = routes_by_target(self.facts)
         self.local = set(self.checks.get('addresses') or ['127.0.0.1', '::1'])
         self.findings = []
+        # indexes into log_groups that a finding has explained: other causes leave them alone
+        self.explained = set()
         self.assigned = {}
         self.log_groups = []
         for path, log in sorted((self.checks.get('error_logs') or {}).items()):
@@ -183,6 +157,10 @@ class Correlator:
 
     def logs_of_kind(self, kinds):
         return [(i, g) for i, g in enumerate(self.log_groups) if g.get('kind') in kinds]
+
+    def unexplained(self, items):
+        """The (index, group) items no finding has explained yet (see explained)."""
+        return [(i, g) for i, g in items if i not in self.explained]
 
     @staticmethod
     def evidence_logs(items):

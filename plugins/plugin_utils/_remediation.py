@@ -148,10 +148,36 @@ def _label(finding):
     return '%s %s' % (finding.get('id'), target) if target else finding.get('id')
 
 
-def plan_timeouts(findings, facts, value=None, maximum='300s', also=None):
+def _plan_keepalive(plan, f, facts, keepalive=None):
+    """keepalive_race: the upstream's keepalive_timeout below the backend's measured idle close."""
+    fix = (f.get('fix') or {}).get('vars') or {}
+    name, wanted, idle = fix.get('upstream'), keepalive or fix.get('value'), fix.get('backend_idle_close')
+    upstream = ((facts or {}).get('upstreams') or {}).get(name) if name else None
+    if not upstream or not upstream.get('file') or not wanted:
+        plan['skipped'].append({'finding': _label(f), 'reason': 'the diagnosis named no upstream block or value'})
+        return
+    seconds = parse_seconds(wanted)
+    if idle is not None and seconds >= float(idle):
+        raise PlanError('keepalive_timeout %s is not below the %ss after which the backend of upstream %s closes idle '
+                        'connections' % (wanted, idle, name))
+    _add_unique(plan['changes'], {'kind': 'nginx', 'path': upstream['file'], 'scope': 'upstream', 'upstream': name,
+                                  'line': upstream.get('line'), 'directive': 'keepalive_timeout', 'args': [wanted]})
+    plan['notes'].append('%s: keepalive_timeout %s, below the backend\'s idle close after %ss' % (_label(f), wanted, idle))
+    for route in _routes(f):
+        check = route_check(facts, route, f)
+        if check:
+            _add_unique(plan['verify'], check)
+
+
+def plan_timeouts(findings, facts, value=None, maximum='300s', also=None, keepalive=None):
     """upstream_timeout: the module's read (or send) timeout at each failing location (the narrowest scope), and the
-    other kinds given in also ({'connect': '10s', 'send': '60s'}) for the same module at the same place."""
+    other kinds given in also ({'connect': '10s', 'send': '60s'}) for the same module at the same place.
+    keepalive_race: the upstream's keepalive_timeout below the backend's idle close (keepalive, or what the
+    diagnosis computed)."""
     plan = _empty()
+    for f in findings:
+        if f.get('id') == 'keepalive_race':
+            _plan_keepalive(plan, f, facts, keepalive)
     cap = parse_seconds(maximum)
     also = dict(also or {})
     for kind, val in also.items():

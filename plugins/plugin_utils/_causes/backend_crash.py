@@ -11,8 +11,9 @@ Title: the backend dies mid-request
 Evidence: `upstream prematurely closed connection`, `upstream prematurely closed FastCGI stdout`, `recv() failed
 (104: Connection reset by peer)`; PHP-FPM `child N exited on signal 11`; PHP `Allowed memory size ... exhausted`
 
-Decided: crash lines in nginx's log for the target; without one, crash lines in PHP-FPM's log or crash lines
-nginx wrote for no known target make one host-wide finding
+Decided: crash lines in nginx's log for the target that no other cause explains (a keepalive race explains
+them); without one, crash lines in PHP-FPM's log or crash lines nginx wrote for no known target make one host-wide
+finding
 
 Fix: the application's own logs say why it dies; a crash is not hidden by a longer timeout
 """
@@ -32,7 +33,7 @@ FPM_KINDS = ('child_signal', 'child_io')
 
 @CAUSE.step('response', 20)
 def response(ctx, target):
-    logs = ctx.logs_for(target.key, NGINX_KINDS)
+    logs = ctx.unexplained(ctx.logs_for(target.key, NGINX_KINDS))
     if logs:
         ctx.add(CAUSE.ID, target.key, '%s closed or reset the connection mid-request' % target.text,
                 {'log': ctx.evidence_logs(logs)})
@@ -44,7 +45,7 @@ def host(ctx):
     if any(f['id'] == CAUSE.ID for f in ctx.findings):
         return
     groups = ctx.fpm_log_groups(FPM_KINDS)
-    crash_logs = ctx.logs_of_kind(NGINX_KINDS)
+    crash_logs = ctx.unexplained(ctx.logs_of_kind(NGINX_KINDS))
     if groups or crash_logs:
         ctx.add(CAUSE.ID, None, 'the backend dies mid-request (%s)' % ', '.join(
             sorted(set(g['kind'] for g in groups) | set(g['kind'] for _i, g in crash_logs))),

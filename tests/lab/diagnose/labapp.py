@@ -10,13 +10,17 @@ close (reads the request, then closes the connection without answering),
 bigheader (a 32 KiB response header), cdn502 (a CDN edge answering
 502 Bad Gateway with "Server: cloudflare"), websocket (answers a WebSocket handshake, HTTP/1.1
 with Upgrade: websocket and Connection: upgrade, with 101 and the X-Real-IP it was sent, anything
-else with 400). Standard library only.
+else with 400), idleclose (HTTP/1.1 keep-alive, GET and POST answered 200; a connection idle for LABAPP_IDLE
+seconds, default 1, is closed LABAPP_LAG seconds later, default 0.5, without reading what came in meanwhile: a
+backend whose idle timeout is shorter than nginx's upstream keepalive_timeout, busy when its timer fires).
+Standard library only.
 """
 
 import base64
 import hashlib
 import http.server
 import os
+import select
 import socket
 import socketserver
 import sys
@@ -25,6 +29,28 @@ import time
 
 class Handler(http.server.BaseHTTPRequestHandler):
     mode = 'ok'
+
+    def handle(self):
+        if self.mode != 'idleclose':
+            super().handle()
+            return
+        # serve the requests of the connection; once it is idle for LABAPP_IDLE seconds, close it LAG seconds late
+        idle = float(os.environ.get('LABAPP_IDLE', '1'))
+        lag = float(os.environ.get('LABAPP_LAG', '0.5'))
+        self.close_connection = True
+        self.handle_one_request()
+        while not self.close_connection:
+            readable, _w, _x = select.select([self.connection], [], [], idle)
+            if not readable:
+                time.sleep(lag)
+                return
+            self.handle_one_request()
+
+    def do_POST(self):  # noqa: N802
+        length = int(self.headers.get('Content-Length') or 0)
+        if length:
+            self.rfile.read(length)
+        self.do_GET()
 
     def version_string(self):
         return 'cloudflare' if self.mode == 'cdn502' else 'labapp'
@@ -87,6 +113,8 @@ def main():
     mode, port = sys.argv[1], int(sys.argv[2])
     address = sys.argv[3] if len(sys.argv) > 3 else '0.0.0.0'
     Handler.mode = mode
+    if mode == 'idleclose':
+        Handler.protocol_version = 'HTTP/1.1'
     srv = Server((address, port), Handler)
     srv.serve_forever()
 

@@ -182,6 +182,39 @@ def test_upstream_block(tmp_path):
     assert (s[3]['target']['host'], s[3]['target']['port']) == ('::1', 8081)
 
 
+KEEPALIVE_SITE = {'nginx.conf': '''events {}
+http {
+    upstream kept { server 127.0.0.1:9201; keepalive 8; keepalive_timeout 30s; }
+    upstream default_idle { server 127.0.0.1:9202; keepalive 8; }
+    upstream no_keepalive { server 127.0.0.1:9203; }
+    upstream http10 { server 127.0.0.1:9204; keepalive 8; }
+    upstream close { server 127.0.0.1:9205; keepalive 8; }
+    server {
+        listen 8080;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        location /kept/ { proxy_pass http://kept; }
+        location /default/ { proxy_pass http://default_idle; }
+        location /none/ { proxy_pass http://no_keepalive; }
+        location /http10/ { proxy_http_version 1.0; proxy_pass http://http10; }
+        location /close/ { proxy_set_header Connection close; proxy_pass http://close; }
+    }
+}
+'''}
+
+
+def test_keepalive_members_are_the_upstreams_whose_connections_are_really_kept(tmp_path):
+    facts, p = build(tmp_path, KEEPALIVE_SITE)
+    assert facts['upstreams']['kept']['keepalive_timeout'] == {
+        'value': '30s', 'seconds': 30.0, 'file': p + 'nginx.conf', 'line': 3, 'scope': 'upstream', 'default': False}
+    assert facts['upstreams']['default_idle']['keepalive_timeout'] is None
+    # HTTP/1.0 or nginx's own "Connection: close" keep nothing alive, whatever keepalive says
+    assert cfg.keepalive_members(facts) == [
+        {'host': '127.0.0.1', 'port': 9201, 'upstream': 'kept', 'keepalive_timeout': 30.0},
+        {'host': '127.0.0.1', 'port': 9202, 'upstream': 'default_idle', 'keepalive_timeout': 60.0}]
+    assert cfg.expand(cfg.compact(facts)) == facts
+
+
 def test_server_listen_and_names(tmp_path):
     facts, p = build(tmp_path)
     app, other = facts['servers']

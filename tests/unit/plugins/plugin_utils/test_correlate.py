@@ -142,11 +142,11 @@ def test_permission_denied_as_the_worker_user():
 
 
 def test_log_upstream_keys():
-    assert dx.log_upstream_key('http://10.0.0.1:8080/api/x') == ('tcp', '10.0.0.1', 8080)
-    assert dx.log_upstream_key('fastcgi://unix:/run/php/php8.2-fpm.sock:') == ('unix', '/run/php/php8.2-fpm.sock')
-    assert dx.log_upstream_key('http://pool/x', {'pool'}) == ('upstream', 'pool')
-    assert dx.log_upstream_key('https://[::1]/x') == ('tcp', '::1', 443)
-    assert dx.log_upstream_key('') is None
+    assert log_reader.log_upstream_key('http://10.0.0.1:8080/api/x') == ('tcp', '10.0.0.1', 8080)
+    assert log_reader.log_upstream_key('fastcgi://unix:/run/php/php8.2-fpm.sock:') == ('unix', '/run/php/php8.2-fpm.sock')
+    assert log_reader.log_upstream_key('http://pool/x', {'pool'}) == ('upstream', 'pool')
+    assert log_reader.log_upstream_key('https://[::1]/x') == ('tcp', '::1', 443)
+    assert log_reader.log_upstream_key('') is None
 
 
 def test_healthy_host_has_no_finding():

@@ -16,7 +16,7 @@ A case gives the input as it was recorded and the findings expected of it:
   text read by _host_checks.memory, ``resources.kernel_log`` kernel log lines grouped as
   nginx_probe's kernel_oom does; ``mac`` holds ``selinux`` and ``apparmor`` (their recorded state) and
   ``audit_log`` / ``kernel_log`` lines, read with nginx_probe's MAC classifier and grouped into their
-  ``denials`` as nginx_probe.mac does. Everything else (listeners, probes, sockets, http...) is recorded data.
+  ``denials`` as nginx_probe.mac does. Everything else (listeners, probes, sockets, http, keepalive...) is recorded data.
 - ``peers``: {inventory name: checks of the same shape}; ``claimed``: [[address, port]] of the fleet.
 - ``expect``: the findings, compared as a multiset on id, severity and target text; ``confirmed`` when
   given exactly; ``evidence`` and ``fix`` (fix vars) as a subset (lists element by element, same length;
@@ -191,7 +191,8 @@ def checks_of(spec, root):
     spec = dict(spec or {})
     checks = {'addresses': spec.pop('addresses', ['127.0.0.1', '::1']),
               'listeners': spec.pop('listeners', {'tcp': [], 'unix': []}),
-              'probes': spec.pop('probes', []), 'sockets': spec.pop('sockets', {}), 'http': spec.pop('http', [])}
+              'probes': spec.pop('probes', []), 'sockets': spec.pop('sockets', {}), 'http': spec.pop('http', []),
+              'keepalive': spec.pop('keepalive', [])}
     checks['error_logs'] = {}
     for path, text in (spec.pop('error_logs', None) or {}).items():
         local = _write(root, path, text)

@@ -356,3 +356,31 @@ def test_lines_follow_earlier_edits():
                                 'state': 'absent'})
     shifts.append(record_shift(r2['action'], r2['line'], r['after'], r2['after']))
     assert shifts[-1] == [8, -1, False] and shift_line(9, shifts) == 9 and shift_line(6, shifts) == 7
+
+
+def test_keepalive_race_sets_the_upstream_keepalive_timeout_below_the_idle_close():
+    f = facts()
+    member = dict(route(f, 8013), upstream={'name': 'pool', 'file': SITE, 'line': 33, 'member': '127.0.0.1:9101',
+                                            'member_file': SITE, 'member_line': 34})
+    fd = finding('keepalive_race', {'kind': 'tcp', 'host': '127.0.0.1', 'port': 9101, 'text': '127.0.0.1:9101'},
+                 [member], {'upstream': 'pool', 'directive': 'keepalive_timeout', 'value': '750ms',
+                            'backend_idle_close': 1.501})
+    plan = rx.plan_timeouts([fd], f)
+    assert plan['changes'] == [{'kind': 'nginx', 'path': SITE, 'scope': 'upstream', 'upstream': 'pool', 'line': 33,
+                                'directive': 'keepalive_timeout', 'args': ['750ms']}]
+    assert plan['verify'] == [{'url': 'http://127.0.0.1:8013/'}]
+    assert changed_lines(CONF, apply(plan)) == ([], ['    keepalive_timeout 750ms;'])
+    assert rx.plan_timeouts([fd], f, keepalive='1s')['changes'][0]['args'] == ['1s']
+    # a value the backend does not keep the connection for is refused before anything changes
+    with pytest.raises(rx.PlanError, match='not below the 1.501s'):
+        rx.plan_timeouts([fd], f, keepalive='2s')
+    gone = finding('keepalive_race', fd['target'], [member], {'upstream': 'nowhere', 'value': '750ms'})
+    assert rx.plan_timeouts([gone], f)['skipped'] == [
+        {'finding': 'keepalive_race 127.0.0.1:9101', 'reason': 'the diagnosis named no upstream block or value'}]
+
+
+@pytest.mark.parametrize('idle, value', [(1.501, '750ms'), (1.52, '760ms'), (0.01, '10ms'), (3.999, '1990ms'),
+                                         (4.0, '2s'), (5.002, '2s'), (61.0, '30s')])
+def test_keepalive_timeout_is_half_the_idle_close(idle, value):
+    from ansible_collections.badgateway.nginx.plugins.plugin_utils._causes import keepalive_race
+    assert keepalive_race.below(idle) == value
