@@ -28,8 +28,9 @@ from ansible_collections.badgateway.nginx.plugins.plugin_utils._report import co
 ARGUMENT_SPEC = dict(
     hosts=dict(type='list', elements='str'),
     report_dir=dict(type='path'),
-    title=dict(type='str', default='nginx 502/504 diagnosis'),
+    title=dict(type='str'),
     remediation=dict(type='bool', default=False),
+    audit=dict(type='bool', default=False),
     prometheus_dir=dict(type='path'),  # node_exporter's textfile collector directory
 )
 
@@ -44,17 +45,21 @@ class ActionModule(Action):
         if error:
             raise AnsibleActionFail(error)
         names = args['hosts'] if args['hosts'] is not None else task_vars.get('ansible_play_hosts') or []
+        if args['audit'] and args['remediation']:
+            raise AnsibleActionFail('audit and remediation are two kinds of report: set one of them')
+        kind = 'audit' if args['audit'] else ('remediation' if args['remediation'] else 'diagnosis')
+        title = args['title'] or ('nginx 502/504 audit' if args['audit'] else 'nginx 502/504 diagnosis')
         generated = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
         try:
-            report = fleet.fleet_report(task_vars.get('hostvars') or {}, names, generated, args['title'],
-                                        remediation=args['remediation'])
+            report = fleet.fleet_report(task_vars.get('hostvars') or {}, names, generated, title,
+                                        remediation=args['remediation'], audit=args['audit'])
             files = fleet.write_report(args['report_dir'], report) if args['report_dir'] else []
         except fleet.ReportError as e:
             raise AnsibleActionFail(str(e))
         if args['prometheus_dir']:  # the findings as gauges, <dir>/badgateway_nginx.prom
             try:
-                text = prometheus.exposition(report, 'remediation' if args['remediation'] else 'diagnosis')
-                files = files + [prometheus.write_textfile(args['prometheus_dir'], text)]
+                text = prometheus.exposition(report, kind)
+                files = files + [prometheus.write_textfile(args['prometheus_dir'], text, prometheus.filename(kind))]
             except prometheus.PrometheusError as e:
                 raise AnsibleActionFail(str(e))
         result.update(changed=False, report=report, files=files, summary=console_lines(report),

@@ -73,6 +73,18 @@ options:
     choices: [on_errors, always, never]
     default: on_errors
     version_added: 0.2.0
+  header_probe:
+    description:
+      - Measure the response header each backend sends (the audit's check against C(proxy_buffer_size)) - one
+        C(GET) per C(proxy_pass) route to a TCP backend, made from the host straight to the backend (the member of
+        the upstream the route passes to), for the location's own path (a prefix location) or C(/), and one
+        WebSocket handshake on the same URL (whether the route is a WebSocket one); at most 64 routes, at most 8
+        at once, and only backends the connect probe reached.
+      - Off by default - these are real requests to the applications. Only with the configuration read on the host
+        (O(badgateway.nginx.nginx_probe#module:discover=true)).
+    type: bool
+    default: false
+    version_added: 0.2.0
   urls:
     description:
       - HTTP(S) requests to make from the host, to see who answers and with what, and so to tell an nginx 502 from

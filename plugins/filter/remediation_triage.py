@@ -16,7 +16,9 @@ description:
   - Sorts findings of M(badgateway.nginx.nginx_diagnose) into the roles of this collection that fix
     them, in the safe order (backend_service, firewall, php_fpm_pool, upstream_target, proxy_timeouts,
     proxy_buffers), and lists the findings no role changes (backend_crash, no_live_upstreams, dns_failure,
-    resource_limits, not_nginx, config_invalid, config_not_loaded, mac_denied) with the reason.
+    resource_limits, not_nginx, config_invalid, config_not_loaded, mac_denied, worker_files_limit,
+    dns_static) with the reason; an audit's risk fixed by a role the remediate role does not run (proxy_headers) is listed with that
+    role.
 author:
   - badgateway.nginx maintainers (@badgateway)
 options:

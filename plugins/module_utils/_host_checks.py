@@ -68,6 +68,7 @@ CHECK_OPTIONS = dict(
     resources=dict(type='bool', default=True),
     mac=dict(type='bool', default=True),
     keepalive_probe=dict(type='str', default='on_errors', choices=['on_errors', 'always', 'never']),
+    header_probe=dict(type='bool', default=False),
     urls=dict(type='list', elements='dict', default=[], aliases=['http_checks'], options=dict(
         url=dict(type='str', required=True), host=dict(type='str'))),
     timeout=dict(type='float', default=3),

@@ -9,14 +9,17 @@
 Standard library only.  ``get()`` makes one GET request (no redirects followed, TLS certificates
 not verified: the question is what the server answers, not who it is), with an optional Host header,
 and returns what came back or the error, never raising for a network failure.  ``idle_close()``
-measures how long a backend keeps an idle keep-alive connection open after answering.
+measures how long a backend keeps an idle keep-alive connection open after answering;
+``answers_websocket()`` whether a backend accepts a WebSocket handshake.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import errno
+import os
 import http.client
 import select
 import socket
@@ -125,5 +128,29 @@ def idle_close(host, port, wait, timeout=3.0, host_header=None, user_agent='badg
     except (socket.error, OSError, http.client.HTTPException, ValueError) as e:
         result.update(result='error', error='%s: %s' % (type(e).__name__, getattr(e, 'strerror', None) or e))
         return result
+    finally:
+        conn.close()
+
+
+def answers_websocket(url, timeout=3.0, host=None, user_agent='badgateway.nginx'):
+    """Whether the backend at url (http only) switches to WebSocket on a handshake (101), False when it answers
+    anything else, None when it does not answer. The connection is closed at once after the answer."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme != 'http' or not parts.hostname:
+        return None
+    conn = http.client.HTTPConnection(parts.hostname, port, timeout=timeout)
+    headers = {'User-Agent': user_agent, 'Upgrade': 'websocket', 'Connection': 'Upgrade', 'Sec-WebSocket-Version': '13',
+               'Sec-WebSocket-Key': base64.b64encode(os.urandom(16)).decode()}
+    if host:
+        headers['Host'] = host
+    try:
+        conn.request('GET', parts.path or '/', headers=headers)
+        return conn.getresponse().status == 101
+    except (socket.error, OSError, http.client.HTTPException, ValueError):
+        return None
     finally:
         conn.close()

@@ -854,6 +854,37 @@ def keepalive_members(facts):
     return found
 
 
+# at most this many backend requests for the header probe (header_probe), one per route
+HEADER_PROBE_MAX = 64
+
+
+def header_probe_targets(facts):
+    """One request per proxy_pass route to a TCP backend (the route's member when it passes to an upstream),
+    to measure the response header the backend sends against the route's proxy_buffer_size: [{url, host,
+    target: {host, port}, location: {match, file, line}}] with the location's own path (a prefix location) or /."""
+    found, seen = [], set()
+    for key, routes in sorted(routes_by_target(facts).items(), key=lambda kv: str(kv[0])):
+        if key[0] != 'tcp' or not key[1] or not key[2]:
+            continue
+        for route in routes:
+            loc = route['settings']
+            p = loc.get('pass') or {}
+            if p.get('module') != 'proxy' or str(p.get('target', {}).get('raw') or '').startswith('https'):
+                continue
+            match = loc.get('match') or ''
+            path = match if (loc.get('modifier') or '') in ('', '^~', '=') and match.startswith('/') else '/'
+            host = '[%s]' % key[1] if ':' in key[1] else key[1]
+            url = 'http://%s:%d%s' % (host, key[2], path)
+            if url in seen:
+                continue
+            seen.add(url)
+            names = [n for n in route['server'].get('name', '').split() if n and n != '_' and '*' not in n
+                     and not n.startswith(('~', '.'))]
+            found.append({'url': url, 'host': names[0] if names else None, 'target': {'host': key[1], 'port': key[2]},
+                          'location': {'match': match, 'file': loc.get('file'), 'line': loc.get('line')}})
+    return found[:HEADER_PROBE_MAX]
+
+
 NOT_FILES = ('stderr', '/dev/stderr', '/dev/null')
 
 

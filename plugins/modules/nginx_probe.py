@@ -190,6 +190,15 @@ checks:
       type: list
       elements: dict
       version_added: 0.2.0
+    headers:
+      description:
+        - With O(header_probe), one result per C(proxy_pass) route measured - C(url) and C(host) of the request made
+          to the backend, C(target) (host, port), C(location) (match, file, line), C(status), C(header_bytes) (the
+          response header's size), C(error), and C(websocket) (whether the backend answered a WebSocket handshake on
+          the same URL with 101; null when it did not answer).
+      type: list
+      elements: dict
+      version_added: 0.2.0
     http:
       description: One result per HTTP check (status, server, from_nginx, headers, header_bytes, error).
       type: list
@@ -218,7 +227,7 @@ from ansible_collections.badgateway.nginx.plugins.module_utils import _http as h
 from ansible_collections.badgateway.nginx.plugins.module_utils._command import UserError, run
 from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_cli import MAX_FILE_SIZE_OPTION, NGINX_TIMEOUT_OPTION
 from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_facts import (
-    ConfigError, build_facts, error_log_paths, keepalive_members, probe_targets)
+    ConfigError, build_facts, error_log_paths, header_probe_targets, keepalive_members, probe_targets)
 from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_gather import collect as collect_config
 
 # seconds nginx -V / -T may take when the configuration is read here (nginx_facts' default)
@@ -229,6 +238,8 @@ KERNEL_LOGS = ('/var/log/kern.log', '/var/log/messages')
 MAX_EPOCHS = 200
 # a backend's idle keep-alive connection is watched this many seconds at most (keepalive_probe)
 KEEPALIVE_WAIT_MAX = 10.0
+# header_probe: requests made at the same time
+HEADER_PROBES_AT_ONCE = 8
 
 
 def last_change(journal_dir):
@@ -390,19 +401,45 @@ def keepalive(params, error_logs):
                 if group.get('kind') in log_reader.REUSE_FAILURE_KINDS and key and key[0] == 'tcp':
                     failing.add(key[1:])
         members = [m for m in members if (m['host'], m['port']) in failing]
-    results = [None] * len(members)
 
-    def measure(i, member):
+    def measure(member):
         wait = min(KEEPALIVE_WAIT_MAX, member['keepalive_timeout'])
         found = http.idle_close(member['host'], member['port'], wait, params['timeout'], host_header=member['upstream'])
         found.update(upstream=member['upstream'], keepalive_timeout=member['keepalive_timeout'])
-        results[i] = found
-    threads = [threading.Thread(target=measure, args=(i, m)) for i, m in enumerate(members)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+        return found
+    return in_threads(measure, members, len(members))
+
+
+def in_threads(function, items, at_once):
+    """[function(item)] of every item, at most at_once running at the same time."""
+    results = [None] * len(items)
+    at_once = max(1, at_once)
+
+    def run(i, item):
+        results[i] = function(item)
+    for start in range(0, len(items), at_once):
+        threads = [threading.Thread(target=run, args=(i, items[i])) for i in range(start, min(start + at_once, len(items)))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     return results
+
+
+def header_sizes(params, probes):
+    """The response header of each route's backend (header_probe): the route's URL, the header's bytes. Only
+    backends the connect probe reached are asked (a dead one would only cost its timeout)."""
+    reached = set((p.get('host'), p.get('port')) for p in probes if p.get('kind') == 'tcp' and p.get('result') == 'ok')
+
+    def measure(item):
+        found = http.get(item['url'], params['timeout'], host=item['host'], user_agent='badgateway.nginx audit')
+        websocket = http.answers_websocket(item['url'], params['timeout'], host=item['host'],
+                                           user_agent='badgateway.nginx audit') if found['status'] else None
+        return {'url': item['url'], 'host': item['host'], 'target': item['target'], 'location': item['location'],
+                'status': found['status'], 'header_bytes': found['header_bytes'], 'error': found['error'],
+                'websocket': websocket}
+    items = [i for i in params.get('_headers') or [] if (i['target']['host'], i['target']['port']) in reached]
+    return in_threads(measure, items, HEADER_PROBES_AT_ONCE)
 
 
 def collect(params):
@@ -419,6 +456,7 @@ def collect(params):
     for path in params['error_logs']:
         checks['error_logs'][path] = read_log(path, log_reader.classify_error_line, log_reader.nginx_time, params)
     checks['keepalive'] = keepalive(params, checks['error_logs'])
+    checks['headers'] = header_sizes(params, checks['probes'])
     checks['firewall'] = firewall.collect() if params['firewall'] else None
     checks['php_fpm'] = php_fpm(params) if params['php_fpm'] else None
     if params['resources']:
@@ -495,6 +533,7 @@ def discover(p):
     if user.get('group'):
         p['nginx_group'] = user['group']
     p['_keepalive'] = keepalive_members(facts)
+    p['_headers'] = header_probe_targets(facts) if p['header_probe'] else []
     return {'nginx_raw': raw, 'nginx_note': None}
 
 

@@ -34,9 +34,20 @@ options:
     description: Directory on the controller for report.json and report.html (created with mode 0700).
     type: path
   title:
-    description: Title of the report.
+    description: Title of the report; C(nginx 502/504 diagnosis) when unset, C(nginx 502/504 audit) with O(audit).
     type: str
-    default: nginx 502/504 diagnosis
+  audit:
+    description:
+      - Report the latent risks of the audit (the role M(badgateway.nginx.nginx_audit)) instead of the diagnosis'
+        findings. The same evidence, judged by the audit's checks of the cause registry (docs/causes.md, section
+        "Latent risks") and the configuration stage (C(nginx -t), files the running nginx did not load); the
+        report's findings have the same fields as the diagnosis'.
+      - Its Prometheus textfile is C(<prometheus_dir>/badgateway_nginx_audit.prom), the same series named
+        C(badgateway_nginx_audit_*).
+      - Not with O(remediation).
+    type: bool
+    default: false
+    version_added: 0.2.0
   remediation:
     description:
       - Add each host's remediation (the C(remediate_record) fact set by the role

@@ -383,8 +383,13 @@ class Correlator:
                 continue
             target.found[stage] = self._run_stage(stage, policy, target)
 
-    def run(self):
-        host_stages = [s for s in registry.STAGES if s[1] == 'host']
+    def run(self, audit=False):
+        if audit:  # the latent risks: the configuration stage and the audit's checks, no target stages
+            for stage, _scope, policy, _skipped in registry.STAGES:
+                if stage in registry.AUDIT_STAGES and (self.facts or stage != 'config'):
+                    self._run_stage(stage, policy)
+            return self.findings
+        host_stages = [s for s in registry.STAGES if s[1] == 'host' and s[0] != 'audit']
         if self.facts:
             self._run_stage('config', dict((s[0], s[2]) for s in host_stages)['config'])
         keys = sorted(k for k in self.routes if k[0] in ('tcp', 'unix'))
@@ -422,8 +427,9 @@ def claimed_targets(all_facts):
     return claimed
 
 
-def diagnose(host, facts, checks, peers=None, claimed=None, peer_index=None):
+def diagnose(host, facts, checks, peers=None, claimed=None, peer_index=None, audit=False):
     """Findings of one host; peers: {inventory name: checks} of other diagnosed hosts;
     claimed: (address, port) targets of the whole fleet (see claimed_targets);
-    peer_index: index_peers(peers), given when many hosts are correlated with the same peers."""
-    return Correlator(host, facts, checks, peers, claimed, peer_index).run()
+    peer_index: index_peers(peers), given when many hosts are correlated with the same peers;
+    audit: the latent risks of the audit instead of the diagnosis (registry.AUDIT_STAGES)."""
+    return Correlator(host, facts, checks, peers, claimed, peer_index).run(audit=audit)

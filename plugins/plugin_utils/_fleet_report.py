@@ -75,8 +75,9 @@ def evidence(hostvars, names):
     return diagnosed
 
 
-def correlate(diagnosed, timings=None):
-    """{name: findings}: every host judged with the checks of all the others (one address index)."""
+def correlate(diagnosed, timings=None, audit=False):
+    """{name: findings}: every host judged with the checks of all the others (one address index); with audit,
+    the latent risks of the audit instead."""
     t0 = time.perf_counter()
     peers = dict((name, d['checks']) for name, (_f, d) in diagnosed.items())
     peer_index = index_peers(peers)
@@ -88,7 +89,8 @@ def correlate(diagnosed, timings=None):
     findings = {}
     for name, (facts, d) in diagnosed.items():
         try:
-            findings[name] = diagnose(name, facts, d['checks'], peers, claimed, peer_index) if facts is not None else []
+            findings[name] = diagnose(name, facts, d['checks'], peers, claimed, peer_index, audit=audit) \
+                if facts is not None else []
         except (AttributeError, KeyError, TypeError, ValueError) as e:  # a shape _check_diagnosis does not describe
             raise ReportError('nginx_diagnosis of host %s is malformed (%s: %s): gather it again with '
                               'badgateway.nginx.nginx_diagnose' % (name, type(e).__name__, e))
@@ -97,10 +99,10 @@ def correlate(diagnosed, timings=None):
     return findings
 
 
-def fleet_report(hostvars, names, generated, title, remediation=False, timings=None):
+def fleet_report(hostvars, names, generated, title, remediation=False, timings=None, audit=False):
     """The report dict of the hosts in names, from their hostvars (the nginx_report action's result)."""
     diagnosed = evidence(hostvars, names)
-    findings = correlate(diagnosed, timings)
+    findings = correlate(diagnosed, timings, audit=audit)
     t0 = time.perf_counter()
     hosts = {}
     for name, (_facts, d) in diagnosed.items():

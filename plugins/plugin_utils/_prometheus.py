@@ -25,6 +25,10 @@ Which series exist (docs/report.md, "Prometheus textfile"):
   ``badgateway_nginx_hosts_with_findings{severity}`` (critical, warning, info);
 * ``badgateway_nginx_last_run_timestamp_seconds{report}``: the report's ``generated`` time.
 
+An audit's report (its findings are latent risks, not failures) has the same series named
+``badgateway_nginx_audit_*`` in its own file, ``badgateway_nginx_audit.prom``: a scheduled audit and a scheduled
+diagnosis feed one textfile directory side by side, and an alert on failures never fires for a latent risk.
+
 Families in that order, samples sorted by their labels: the same report gives the same bytes.
 """
 
@@ -40,6 +44,9 @@ import time
 FILENAME = 'badgateway_nginx.prom'
 PREFIX = 'badgateway_nginx_'
 KINDS = ('diagnosis', 'audit', 'remediation')
+# the audit's own file and series (latent risks, not failures)
+AUDIT_FILENAME = 'badgateway_nginx_audit.prom'
+AUDIT_PREFIX = 'badgateway_nginx_audit_'
 SEVERITIES = ('critical', 'warning', 'info')
 SEVERITY_ORDER = dict((s, i) for i, s in enumerate(SEVERITIES))
 MODE = 0o644  # node_exporter reads the file as its own user
@@ -57,13 +64,13 @@ def escape_label(value):
     return text.replace('\\', '\\\\').replace('"', '\\"').replace('\n', '\\n')
 
 
-def _sample(name, labels, value):
+def _sample(name, labels, value, prefix=PREFIX):
     inner = ','.join('%s="%s"' % (k, escape_label(v)) for k, v in labels)
-    return '%s%s%s %d' % (PREFIX, name, '{%s}' % inner if inner else '', value)
+    return '%s%s%s %d' % (prefix, name, '{%s}' % inner if inner else '', value)
 
 
-def _family(name, text, samples):
-    return ['# HELP %s%s %s' % (PREFIX, name, text), '# TYPE %s%s gauge' % (PREFIX, name)] + samples
+def _family(name, text, samples, prefix=PREFIX):
+    return ['# HELP %s%s %s' % (prefix, name, text), '# TYPE %s%s gauge' % (prefix, name)] + samples
 
 
 def _epoch(generated):
@@ -110,11 +117,26 @@ def exposition(report, kind='diagnosis'):
                      [_sample('hosts_with_findings', (('severity', s),), with_severity[s]) for s in SEVERITIES])
     lines += _family('last_run_timestamp_seconds', 'Unix time the last report was made (badgateway.nginx.nginx_report).',
                      [_sample('last_run_timestamp_seconds', (('report', kind),), _epoch(report.get('generated')))])
-    return '\n'.join(lines) + '\n'
+    text = '\n'.join(lines) + '\n'
+    if kind == 'audit':  # the same families under the audit's own names
+        text = '\n'.join(_audit_line(line) for line in text.split('\n'))
+    return text
 
 
-def write_textfile(directory, text):
-    """Write text to <directory>/badgateway_nginx.prom (mode 0644) atomically; return its path.
+def _audit_line(line):
+    for lead in ('# HELP ', '# TYPE ', ''):
+        if line.startswith(lead + PREFIX):
+            return lead + AUDIT_PREFIX + line[len(lead) + len(PREFIX):]
+    return line
+
+
+def filename(kind):
+    """The textfile a report of this kind is written to."""
+    return AUDIT_FILENAME if kind == 'audit' else FILENAME
+
+
+def write_textfile(directory, text, name=FILENAME):
+    """Write text to <directory>/<name> (badgateway_nginx.prom; mode 0644) atomically; return its path.
 
     The directory must exist (it is node_exporter's --collector.textfile.directory). The temporary file is
     .badgateway_nginx.prom.*.tmp in the same directory, so that the collector (it reads *.prom) never sees it
@@ -124,10 +146,10 @@ def write_textfile(directory, text):
     if not os.path.isdir(directory):
         raise PrometheusError('prometheus_dir %s is not an existing directory: create it (it is the directory '
                               "node_exporter's --collector.textfile.directory reads)" % directory)
-    path = os.path.join(directory, FILENAME)
+    path = os.path.join(directory, name)
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix='.%s.' % FILENAME, suffix='.tmp', dir=directory)
+        fd, tmp = tempfile.mkstemp(prefix='.%s.' % name, suffix='.tmp', dir=directory)
         with os.fdopen(fd, 'wb') as f:
             os.fchmod(f.fileno(), MODE)
             f.write(text.encode('utf-8'))

@@ -491,8 +491,11 @@ def triage(findings, include=None, exclude=None):
     reported = []
     for f in chosen:
         role = fixed_by.get(f.get('id'))
-        if role:
+        if role in roles:
             roles[role].append(f)
+        elif role:  # an audit's latent risk whose role the remediate role does not run
+            reported.append({'id': f.get('id'), 'summary': f.get('summary'),
+                             'reason': 'fixed by the role badgateway.nginx.%s, run on its own' % role})
         else:
             reported.append({'id': f.get('id'), 'summary': f.get('summary'),
                              'reason': not_fixable.get(f.get('id'), 'no remediation for this cause')})

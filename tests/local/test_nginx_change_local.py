@@ -446,10 +446,11 @@ def test_killed_run_is_recovered(lab, tmp_path):
 
 
 def live_change(lab, tmp_path):
-    """A change whose verify waits 30 s, started in the background; returns it once its journal is written.
+    """A change whose verify waits 12 s (several times what the runs made meanwhile take), started in the background;
+    returns it once its journal is written.
     finish_live_change(proc) waits for it and returns its result."""
     args = lab.args([lab.change()])
-    args['verify']['settle'] = 30
+    args['verify']['settle'] = 12
     proc = subprocess.Popen(argv_for(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=module_env(tmp_path), universal_newlines=True)
     manifest = os.path.join(lab.journal, 'txn', 'manifest.json')

@@ -246,6 +246,51 @@ def test_node_exporter_scrapes_the_diagnosis(plain_nginx, node_exporter, textfil
     assert got2['node_textfile_mtime_seconds'][(('file', prom),)] > mtime1
 
 
+def run_audit(nginx, inventory, report_dir, prometheus_dir, more=()):
+    argv = [os.path.join(BIN, 'ansible-playbook'), 'badgateway.nginx.audit', '-i', inventory,
+            '-e', 'report_dir=%s' % report_dir, '-e', 'prometheus_dir=%s' % prometheus_dir,
+            '-e', 'nginx_diagnose_config=%s' % nginx['conf'], '-e', 'nginx_diagnose_prefix=%s' % nginx['prefix'],
+            '-e', 'nginx_diagnose_php_fpm=false'] + list(more)
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=ansible_env(ANSIBLE_NOCOLOR='1'),
+                          universal_newlines=True, timeout=600, check=False)
+    with open(os.path.join(report_dir, 'report.json')) as f:
+        return proc, json.load(f)
+
+
+def test_a_scheduled_audit_and_diagnosis_share_the_directory(plain_nginx, node_exporter, textfile_dir, tmp_path):
+    """The audit's latent risks in their own file and series, beside the diagnosis' failures, in one scrape."""
+    inventory = write_inventory(tmp_path / 'inv.yml', [])
+    proc, diagnosis = run_diagnose(plain_nginx, inventory, str(tmp_path / 'd'), textfile_dir)
+    assert proc.returncode == 0, proc.stdout
+    proc, audit = run_audit(plain_nginx, inventory, str(tmp_path / 'a'), textfile_dir)
+    assert proc.returncode == 0, proc.stdout
+    assert re.search(r'^localhost +: ok=\d+ +changed=0 +unreachable=0 +failed=0 ', proc.stdout, re.M), proc.stdout
+    # the bare proxy_pass routes: no forwarding headers, HTTP/1.0; the refused backends are not the audit's
+    assert [(f['id'], f['severity']) for f in audit['hosts']['localhost']['findings']] == [
+        ('proxy_headers_missing', 'info')] * 2
+    assert sorted(os.listdir(textfile_dir)) == ['badgateway_nginx.prom', 'badgateway_nginx_audit.prom']
+    got = node_exporter.scrape()
+    assert got['node_textfile_scrape_error'] == {(): 0}, node_exporter.read_log()
+    assert got['badgateway_nginx_findings'] == expected_findings(diagnosis) == {
+        (('cause', 'upstream_down'), ('host', 'localhost'), ('severity', 'critical')): 2}
+    assert got['badgateway_nginx_audit_findings'] == expected_findings(audit) == {
+        (('cause', 'proxy_headers_missing'), ('host', 'localhost'), ('severity', 'info')): 2}
+    assert got['badgateway_nginx_audit_last_run_timestamp_seconds'] == {(('report', 'audit'),): epoch(audit['generated'])}
+    assert got['badgateway_nginx_last_run_timestamp_seconds'] == {
+        (('report', 'diagnosis'),): epoch(diagnosis['generated'])}
+
+    # in check mode the same audit; audit_fail_on fails the host that has a risk of those severities
+    with open(plain_nginx['conf'], 'rb') as f:
+        conf = f.read()
+    proc, again = run_audit(plain_nginx, inventory, str(tmp_path / 'c'), textfile_dir,
+                            ['--check', '-e', '{"audit_fail_on": ["info"]}'])
+    assert proc.returncode == 2 and 'localhost has latent risks of severity info' in proc.stdout, proc.stdout
+    assert [f['summary'] for f in again['hosts']['localhost']['findings']] == \
+        [f['summary'] for f in audit['hosts']['localhost']['findings']]
+    with open(plain_nginx['conf'], 'rb') as f:
+        assert f.read() == conf
+
+
 def run_report_adhoc(tmp_path, args):
     """ansible localhost -m badgateway.nginx.nginx_report with a planted diagnosis of a host without nginx."""
     path = tmp_path / 'vars.json'

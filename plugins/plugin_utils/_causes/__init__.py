@@ -41,6 +41,8 @@ import sys
 #   transport  per target: the protocol spoken on the connection; the first finding decides
 #   response   per target: failures after the connection; every step runs (skipped after transport)
 #   host       once per host, after the targets: host-wide causes
+#   audit      once per host, only in an audit (badgateway.nginx.audit): latent risks, judged from the
+#              configuration and the node's measurements while nothing fails yet
 STAGES = (
     ('config', 'host', 'all', None),
     ('connect', 'target', 'first', None),
@@ -48,7 +50,10 @@ STAGES = (
     ('transport', 'target', 'first', None),
     ('response', 'target', 'all', 'transport'),
     ('host', 'host', 'all', None),
+    ('audit', 'host', 'all', None),
 )
+# the stages an audit runs (the config stage: what nginx -t says and whether the running nginx loaded the files)
+AUDIT_STAGES = ('config', 'audit')
 SEVERITIES = ('critical', 'warning', 'info')
 # the headings of a cause module's docstring, in order, and the keys of its DOC
 DOC_HEADINGS = ('title', 'evidence', 'decided', 'fix')
@@ -135,6 +140,16 @@ def ids():
     return [c.ID for c in causes()]
 
 
+def diagnosed(cause):
+    """Whether the diagnosis decides the cause (a step outside the audit stage)."""
+    return any(step[0] != 'audit' for step in cause.STEPS)
+
+
+def audited(cause):
+    """Whether the audit reports the cause (a step of an audit stage)."""
+    return any(step[0] in AUDIT_STAGES for step in cause.STEPS)
+
+
 def get(cause_id):
     for c in causes():
         if c.ID == cause_id:
@@ -180,14 +195,23 @@ def _cell(text):
     return ' '.join(text.split()).replace('|', '\\|')
 
 
+def _row(c):
+    fixed = 'role `%s`' % c.FIX_ROLE if c.FIX_ROLE else 'reported, not changed'
+    return '| [`%s`](#%s) | %s | %s | %s |' % (c.ID, c.ID, c.SEVERITY, _cell(c.DOC['title']), fixed)
+
+
 def render_markdown():
     """docs/causes.md, generated from the registry (scripts/causes-doc.py writes it)."""
     from ansible_collections.badgateway.nginx.plugins.plugin_utils._causes import _catalog_text as text
     out = [text.HEADER.strip(), '',
            '| id | severity | cause | fixed by |', '|---|---|---|---|']
     for c in causes():
-        fixed = 'role `%s`' % c.FIX_ROLE if c.FIX_ROLE else 'reported, not changed'
-        out.append('| [`%s`](#%s) | %s | %s | %s |' % (c.ID, c.ID, c.SEVERITY, _cell(c.DOC['title']), fixed))
+        if diagnosed(c):
+            out.append(_row(c))
+    out += ['', text.AUDIT.strip(), '', '| id | severity | latent risk | fixed by |', '|---|---|---|---|']
+    for c in causes():
+        if audited(c):
+            out.append(_row(c))
     out.append('')
     for c in causes():
         out += ['## %s' % c.ID, '',

@@ -28,6 +28,20 @@ points at. Message texts are those of nginx 1.18-1.26 and PHP-FPM 7.4-8.3, match
 text, pool name, numbers and the trailing `, client: ..., upstream: "..."` vary).
 '''
 
+AUDIT = r'''
+## Latent risks: what the audit reports
+
+The audit (`badgateway.nginx.audit`, role `nginx_audit`) runs on a fleet where nothing fails yet and
+reports what will fail under load, after a restart or after an idle gap: each with its evidence, the
+file and line, a severity and the role that would fix it. It runs the checks below, the audit's own and
+the configuration stage of the diagnosis (`nginx -t` failing, on a name it cannot resolve or otherwise,
+and files the running nginx did not load), changes nothing, and is safe in check mode. A cause the
+diagnosis decides from log lines (`keepalive_race`) is judged here from the configuration and one
+measurement; the failures in the logs are the diagnosis' and are not read here. A finding's severity is
+its check's, except where a check says otherwise (a WebSocket route without Upgrade is a warning, a
+header already over the buffer critical, a variable pass without resolver a warning).
+'''
+
 FOOTER = r'''
 Proxy settings a modern reverse proxy is expected to carry, applied on request by role
 `proxy_headers`: `proxy_set_header Host $host`, `X-Real-IP $remote_addr`, `X-Forwarded-For

@@ -18,7 +18,7 @@ Decided: the failure lines for the member, no crash line for it (`Allowed memory
 idle close shorter than nginx's `keepalive_timeout`: nginx keeps the connection longer than the backend does, so a
 request sent on it as the backend closes it fails (nginx retries an idempotent request on another connection; a
 POST answers 502). Without the measurement, or when the backend kept the connection as long as nginx does, the
-lines stay `backend_crash`
+lines stay `backend_crash`. The audit judges it before it fires: every such member measured, without log lines
 
 Fix: `keepalive_timeout` in the `upstream` block below the backend's idle close (half the measured time, rounded
 down to 10 milliseconds, or to whole seconds from 2s), so nginx drops an idle connection before the backend does; through
@@ -52,31 +52,46 @@ def measurement(ctx, key):
                  if key[0] == 'tcp' and (m.get('host'), m.get('port')) == (key[1], key[2])), None)
 
 
+def racing(found):
+    """Whether a measurement shows a backend that closes idle connections before nginx drops them."""
+    return bool(found) and found.get('result') in ('closed', 'reset') and found.get('idle_close_s') is not None and \
+        found.get('keepalive_timeout') is not None and found['idle_close_s'] < found['keepalive_timeout']
+
+
+def _record(ctx, key, found, evidence, fails):
+    upstream = ((ctx.facts.get('upstreams') or {}).get(found.get('upstream')) or {})
+    setting = upstream.get('keepalive_timeout') or {}
+    evidence = dict(evidence, keepalive=found,
+                    keepalive_timeout={'value': setting.get('value') or '60s', 'default': not setting,
+                                       'file': setting.get('file') or upstream.get('file'),
+                                       'line': setting.get('line') or upstream.get('line')})
+    ctx.add(CAUSE.ID, key, 'nginx keeps idle connections to %s (upstream %s) for %ss, the backend closes them after '
+            '%ss: a request sent on one it has just closed %s' % (
+                ctx.target(key)['text'], found.get('upstream'), _seconds(found['keepalive_timeout']),
+                _seconds(found['idle_close_s']), fails), evidence,
+            fix_vars={'upstream': found.get('upstream'), 'directive': 'keepalive_timeout',
+                      'value': below(found['idle_close_s']), 'backend_idle_close': found['idle_close_s'],
+                      'file': upstream.get('file'), 'line': upstream.get('line')})
+
+
 @CAUSE.step('response', 10)
 def response(ctx, target):
     found = measurement(ctx, target.key)
-    if found is None or found.get('result') not in ('closed', 'reset') or found.get('idle_close_s') is None:
-        return
-    nginx_keeps = found.get('keepalive_timeout')
-    if nginx_keeps is None or found['idle_close_s'] >= nginx_keeps:
+    if not racing(found):
         return
     logs = ctx.logs_for(target.key, REUSE_FAILURE_KINDS)
     if not logs or ctx.logs_for(target.key, CRASH_KINDS):
         return
-    upstream = ((ctx.facts.get('upstreams') or {}).get(found.get('upstream')) or {})
-    setting = upstream.get('keepalive_timeout') or {}
-    ctx.add(CAUSE.ID, target.key,
-            'nginx keeps idle connections to %s (upstream %s) for %ss, the backend closes them after %ss: a request '
-            'sent on one it has just closed fails' % (target.text, found.get('upstream'), _seconds(nginx_keeps),
-                                                      _seconds(found['idle_close_s'])),
-            {'log': ctx.evidence_logs(logs), 'keepalive': found,
-             'keepalive_timeout': {'value': setting.get('value') or '60s', 'default': not setting,
-                                   'file': setting.get('file') or upstream.get('file'),
-                                   'line': setting.get('line') or upstream.get('line')}},
-            fix_vars={'upstream': found.get('upstream'), 'directive': 'keepalive_timeout',
-                      'value': below(found['idle_close_s']), 'backend_idle_close': found['idle_close_s'],
-                      'file': upstream.get('file'), 'line': upstream.get('line')})
+    _record(ctx, target.key, found, {'log': ctx.evidence_logs(logs)}, 'fails')
     ctx.explained.update(i for i, _g in logs)
+
+
+@CAUSE.step('audit', 90)
+def audit(ctx):
+    """Before it fires: every member the node measured (keepalive_probe=always) that closes idle connections sooner."""
+    for found in ctx.checks.get('keepalive') or []:
+        if racing(found):
+            _record(ctx, ('tcp', found.get('host'), found.get('port')), found, {}, 'will fail')
 
 
 def _seconds(value):

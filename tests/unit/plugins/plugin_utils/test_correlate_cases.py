@@ -22,6 +22,7 @@ A case gives the input as it was recorded and the findings expected of it:
   given exactly; ``evidence`` and ``fix`` (fix vars) as a subset (lists element by element, same length;
   a null value: the key is absent or null).
 - ``xfail``: a reason; the case records what the correlator should do and does not do yet (strict).
+- ``audit: true``: the input is judged as the audit judges it (the latent risks; registry.AUDIT_STAGES).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -55,13 +56,14 @@ CAUSES = tuple(registry.ids())
 
 # nginx_probe's defaults (log_lines, log_since, redaction); no journal: no last change
 PROBE_PARAMS = {'log_lines': 5000, 'log_since': 0, 'redact_query': True, 'redact_client': False, '_last_change': None}
-CASE_KEYS = {'name', 'nginx', 'facts', 'checks', 'peers', 'claimed', 'expect', 'host', 'xfail'}
+CASE_KEYS = {'name', 'nginx', 'facts', 'checks', 'peers', 'claimed', 'expect', 'host', 'xfail', 'audit'}
 EXPECT_KEYS = {'id', 'severity', 'target', 'confirmed', 'evidence', 'fix'}
 
 
 def correlate(inputs):
     """The one call into the correlator: every case goes through here."""
-    return diagnose(inputs['host'], inputs['facts'], inputs['checks'], peers=inputs['peers'], claimed=inputs['claimed'])
+    return diagnose(inputs['host'], inputs['facts'], inputs['checks'], peers=inputs['peers'], claimed=inputs['claimed'],
+                    audit=inputs['audit'])
 
 
 # --- loading -----------------------------------------------------------------------
@@ -202,6 +204,9 @@ def checks_of(spec, root):
     checks['php_fpm'] = php_fpm_of(spec.pop('php_fpm', None), root)
     checks['resources'] = resources_of(spec.pop('resources', None), root)
     checks['mac'] = mac_of(spec.pop('mac', None), root)
+    for recorded in ('identity', 'headers'):
+        if recorded in spec:
+            checks[recorded] = spec.pop(recorded)
     assert not spec, 'unknown checks keys: %s' % sorted(spec)
     return checks
 
@@ -213,7 +218,7 @@ def inputs_of(case, tmp_path):
     for name, spec in (case.get('peers') or {}).items():
         peers[name] = checks_of(spec, tmp_path / ('peer-%s' % name))
     return {'host': case.get('host', 'web1'), 'facts': facts_of(case), 'checks': checks_of(case.get('checks'), tmp_path / 'node'),
-            'peers': peers, 'claimed': set(tuple(c) for c in case.get('claimed') or ())}
+            'peers': peers, 'claimed': set(tuple(c) for c in case.get('claimed') or ()), 'audit': bool(case.get('audit'))}
 
 
 # --- comparing -------------------------------------------------------------------------

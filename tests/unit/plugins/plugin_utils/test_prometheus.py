@@ -103,7 +103,21 @@ def test_small_report_values():
 @pytest.mark.parametrize('kind', ['diagnosis', 'audit', 'remediation'])
 def test_kind_labels_the_run(kind):
     parsed = parse(prometheus.exposition(small_report(), kind))
-    assert values(parsed, 'badgateway_nginx_last_run_timestamp_seconds') == {(('report', kind),): GENERATED_EPOCH}
+    prefix = 'badgateway_nginx_audit_' if kind == 'audit' else 'badgateway_nginx_'
+    assert values(parsed, prefix + 'last_run_timestamp_seconds') == {(('report', kind),): GENERATED_EPOCH}
+
+
+def test_an_audit_has_its_own_series_and_file():
+    """Latent risks never land in the diagnosis' series: every family of the audit is badgateway_nginx_audit_*,
+    with the same samples as the diagnosis' of the same report, in badgateway_nginx_audit.prom."""
+    diagnosis = parse(prometheus.exposition(small_report(), 'diagnosis'))
+    audit = parse(prometheus.exposition(small_report(), 'audit'))
+    assert sorted(audit) == sorted(name.replace('badgateway_nginx_', 'badgateway_nginx_audit_', 1) for name in diagnosis)
+    for name in diagnosis:
+        if name != 'badgateway_nginx_last_run_timestamp_seconds':
+            assert values(audit, name.replace('badgateway_nginx_', 'badgateway_nginx_audit_', 1)) == values(diagnosis, name)
+    assert prometheus.filename('audit') == 'badgateway_nginx_audit.prom'
+    assert prometheus.filename('diagnosis') == prometheus.filename('remediation') == 'badgateway_nginx.prom'
 
 
 def test_unknown_kind_is_an_error():
@@ -290,7 +304,7 @@ def test_alert_rules_file_names_only_metrics_the_textfile_has():
     names = set(r['alert'] for r in alerts)
     assert {'BadgatewayNginxCriticalFinding', 'BadgatewayNginxWarningFinding', 'BadgatewayNginxRunStale',
             'BadgatewayNginxHostNotDiagnosed'} <= names
-    written = set(FAMILIES)
+    written = set(FAMILIES) | set(parse(prometheus.exposition(small_report(), 'audit')))
     for r in alerts:
         assert r['expr'] and r['annotations']['summary'] and r['labels']['severity'], r
         used = set(re.findall(r'\bbadgateway_nginx_[a-z_]+', r['expr']))
