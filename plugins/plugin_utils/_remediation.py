@@ -186,7 +186,7 @@ def plan_timeouts(findings, facts, value=None, maximum='300s', also=None, keepal
         if parse_seconds(val) > cap:
             raise PlanError('timeouts: %s %s is more than the maximum %s' % (kind, val, maximum))
     for f in findings:
-        if f.get('id') != 'upstream_timeout':
+        if f.get('id') not in ('upstream_timeout', 'timeout_mismatch'):  # the audit's: the same change, before
             continue
         fix = (f.get('fix') or {}).get('vars') or {}
         directive = fix.get('directive')
@@ -310,7 +310,7 @@ def plan_buffers(findings, facts, measured=None, size=None, maximum='256k'):
     plan['probe_targets'] = [p['target'] for p in probes]
     measured = measured or {}
     for f in findings:
-        if f.get('id') != 'header_too_big':
+        if f.get('id') not in ('header_too_big', 'header_buffer_small'):  # the audit's: measured by its header probe
             continue
         fix = (f.get('fix') or {}).get('vars') or {}
         directive = fix.get('directive') or 'proxy_buffer_size'
@@ -321,6 +321,8 @@ def plan_buffers(findings, facts, measured=None, size=None, maximum='256k'):
                 wanted = parse_size(size)
             elif measured.get(target):
                 wanted = buffer_size_for(measured[target], maximum=maximum)
+            elif fix.get('header_bytes'):
+                wanted = buffer_size_for(int(fix['header_bytes']), maximum=maximum)
             else:
                 wanted = parse_size(fix.get('value') or '16k')
         except PlanError as e:
@@ -428,13 +430,26 @@ def _pool(checks, name, pool_file):
     return None
 
 
+def _plan_sizing(plan, f, fix, name, pool_file, max_children=None):
+    """fpm_children_sizing: pm.max_children down to what the audit found the memory holds (or the operator's
+    max_children), or listen.backlog up to pm.max_children."""
+    for key, value in (('pm.max_children', max_children or fix.get('max_children')),
+                       ('listen.backlog', fix.get('listen_backlog'))):
+        if value:
+            _add_unique(plan['changes'], {'kind': 'fpm', 'path': pool_file, 'section': name, 'key': key,
+                                          'value': str(int(value))})
+            plan['notes'].append('pool %s: %s %s (%s)' % (name, key, int(value), _label(f)))
+
+
 def plan_fpm(findings, facts, checks, listen_mode='0660', floor=2, cap=64, reserve=0.2, max_children=None):
-    """socket_permission: listen.owner/group/mode for the nginx worker user; pool_exhausted: pm.max_children."""
+    """socket_permission (and the audit's socket_mode_after_restart): listen.owner/group/mode for the nginx worker
+    user; pool_exhausted: pm.max_children; the audit's fpm_children_sizing: the pm.max_children the memory holds, or a
+    listen.backlog of pm.max_children."""
     plan = _empty()
     user = ((facts or {}).get('user') or {})
     worker, group = user.get('name') or 'www-data', user.get('group') or user.get('name') or 'www-data'
     for f in findings:
-        if f.get('id') not in ('socket_permission', 'pool_exhausted'):
+        if f.get('id') not in ('socket_permission', 'socket_mode_after_restart', 'pool_exhausted', 'fpm_children_sizing'):
             continue
         fix = (f.get('fix') or {}).get('vars') or {}
         name, pool_file = fix.get('pool'), fix.get('pool_file')
@@ -442,7 +457,9 @@ def plan_fpm(findings, facts, checks, listen_mode='0660', floor=2, cap=64, reser
             plan['skipped'].append({'finding': _label(f), 'reason': 'no PHP-FPM pool serves this socket'})
             continue
         pool = _pool(checks, name, pool_file) or {}
-        if f['id'] == 'socket_permission':
+        if f['id'] == 'fpm_children_sizing':
+            _plan_sizing(plan, f, fix, name, pool_file, max_children)
+        elif f['id'] in ('socket_permission', 'socket_mode_after_restart'):
             for key, val in (('listen.owner', worker), ('listen.group', group), ('listen.mode', listen_mode)):
                 _add_unique(plan['changes'], {'kind': 'fpm', 'path': pool_file, 'section': name, 'key': key, 'value': val})
         else:

@@ -178,3 +178,49 @@ def test_a_failed_verification_puts_the_upstream_back_with_the_other_change(raci
     os.kill(racing_nginx['master'], 0)
     # the upstream is as it was: the race is back
     assert 502 in posts(url + '/orders/new', 4)
+
+
+AUDIT_THEN_FIX = '''- name: Audit, then fix the latent risks proxy_timeouts fixes, from the audit's findings
+  hosts: localhost
+  gather_facts: false
+  roles:
+    - role: badgateway.nginx.nginx_audit
+    - role: badgateway.nginx.proxy_timeouts
+      vars:
+        proxy_timeouts_findings: "{{ nginx_audit_findings }}"
+'''
+
+
+def audit_then_fix(nginx, tmp_path, name):
+    playbook = tmp_path / 'audit-then-fix.yml'
+    playbook.write_text(AUDIT_THEN_FIX)
+    extra = {'nginx_audit_report_dir': str(tmp_path / name), 'nginx_diagnose_config': nginx['conf'],
+             'nginx_diagnose_prefix': nginx['prefix'], 'nginx_diagnose_php_fpm': False, 'nginx_diagnose_firewall': False,
+             'nginx_transaction_journal_dir': str(tmp_path / 'journal'), 'proxy_timeouts_settle': 1}
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), str(playbook),
+                           '-i', 'localhost,', '-c', 'local', '-e', json.dumps(extra)], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, env=ansible_env(ANSIBLE_NOCOLOR='1'), universal_newlines=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    with open(os.path.join(str(tmp_path / name), 'report.json')) as f:
+        return proc.stdout, json.load(f)['hosts']['localhost']['findings']
+
+
+def test_the_audit_finds_the_race_before_it_fires_and_its_role_fixes_it(racing_nginx, tmp_path):
+    conf = racing_nginx['conf']
+    with open(conf) as f:
+        original = f.read()
+    assert 'prematurely' not in open(racing_nginx['error_log']).read()  # no request yet: nothing has failed
+    out, found = audit_then_fix(racing_nginx, tmp_path, 'first')
+    race = [f for f in found if f['id'] == 'keepalive_race']
+    assert [f['target']['text'] for f in race] == ['127.0.0.1:%d' % racing_nginx['app']], found
+    assert race[0]['evidence']['keepalive']['result'] in ('closed', 'reset') and 'log' not in race[0]['evidence']
+    with open(conf) as f:
+        fixed = f.read()
+    added = [line for line in fixed.splitlines() if line not in original.splitlines()]
+    assert len(added) == 1 and re.match(r'^        keepalive_timeout \d+ms;$', added[0]), added
+    os.kill(racing_nginx['master'], 0)
+    # nothing left to fix: the second run finds no race and changes nothing
+    out, found = audit_then_fix(racing_nginx, tmp_path, 'second')
+    assert not [f for f in found if f['id'] == 'keepalive_race'] and 'changed=0' in out, out[-3000:]
+    assert posts(racing_nginx['url'] + '/orders/new', 3) == [200, 200, 200]

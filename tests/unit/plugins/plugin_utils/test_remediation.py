@@ -384,3 +384,27 @@ def test_keepalive_race_sets_the_upstream_keepalive_timeout_below_the_idle_close
 def test_keepalive_timeout_is_half_the_idle_close(idle, value):
     from ansible_collections.badgateway.nginx.plugins.plugin_utils._causes import keepalive_race
     assert keepalive_race.below(idle) == value
+
+
+def test_the_audit_findings_plan_with_the_roles_that_fix_their_diagnosed_kin():
+    """The role an audit finding names fixes it when given the finding: the same change as its diagnosed kin."""
+    f = facts()
+    mismatch = finding('timeout_mismatch', {'kind': 'tcp', 'host': '127.0.0.1', 'port': 9004, 'text': '127.0.0.1:9004'},
+                       [route(f, 8007)], {'directive': 'proxy_read_timeout', 'value': '90s'})
+    assert [(c['directive'], c['args']) for c in rx.plan_timeouts([mismatch], f)['changes']] == [
+        ('proxy_read_timeout', ['90s'])]
+    header = finding('header_buffer_small', {'kind': 'tcp', 'host': '127.0.0.1', 'port': 9006, 'text': '127.0.0.1:9006'},
+                     [route(f, 8010)], {'header_bytes': 32913})
+    changes = rx.plan_buffers([header], f)['changes']
+    assert [(c['directive'], c['args']) for c in changes][0] == ('proxy_buffer_size', ['64k'])
+    restart = finding('socket_mode_after_restart', {'kind': 'unix', 'path': '/run/php/locked.sock'}, [],
+                      {'pool': 'locked', 'pool_file': '/etc/php/8.2/fpm/pool.d/lab.conf'})
+    sizing = finding('fpm_children_sizing', None, [],
+                     {'pool': 'huge', 'pool_file': '/etc/php/8.2/fpm/pool.d/latent.conf', 'max_children': 9})
+    backlog = finding('fpm_children_sizing', None, [],
+                      {'pool': 'small', 'pool_file': '/etc/php/8.2/fpm/pool.d/lab.conf', 'listen_backlog': 40})
+    plan = rx.plan_fpm([restart, sizing, backlog], f, {})
+    assert [(c['section'], c['key'], c['value']) for c in plan['changes']] == [
+        ('locked', 'listen.owner', 'www-data'), ('locked', 'listen.group', 'www-data'), ('locked', 'listen.mode', '0660'),
+        ('huge', 'pm.max_children', '9'), ('small', 'listen.backlog', '40')]
+    assert [c['value'] for c in rx.plan_fpm([sizing], f, {}, max_children=12)['changes']] == ['12']
