@@ -655,13 +655,12 @@ class FactsBuilder:
             if method in scope.directives:
                 balancing = method
         keepalive = scope.directives.get('keepalive')
-        idle = scope.directives.get('keepalive_timeout')
         return {
             'name': st['args'][0], 'file': path, 'line': st['line'], 'servers': servers,
             'balancing': balancing,
             'keepalive': _value(scope, keepalive[0]) if keepalive else None,
             # how long nginx keeps an idle cached connection (nginx's default: 60s); null when not set
-            'keepalive_timeout': _value(scope, idle[0], seconds=parse_time(' '.join(idle[0][0]))) if idle else None,
+            'keepalive_timeout': effective_scalar(scope, 'keepalive_timeout', None, 'time'),
         }
 
     def _server(self, st, path, http_scope):

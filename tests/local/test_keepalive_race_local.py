@@ -18,7 +18,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
 import json
 import os
 import re
@@ -33,7 +32,7 @@ import urllib.request
 import pytest
 
 from conftest import ROOT, ansible_env, plain_nginx_main, stop_process, wait_port
-from test_remediate_local import free_block
+from test_remediate_local import free_block, run_playbook, sha256
 
 NGINX = shutil.which('nginx') or '/usr/sbin/nginx'
 LABAPP = os.path.join(ROOT, 'tests', 'lab', 'diagnose', 'labapp.py')
@@ -58,11 +57,6 @@ def posts(url, count):
             time.sleep(GAP)
         found.append(status(url, data=b'order=1'))
     return found
-
-
-def sha256(path):
-    with open(path, 'rb') as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
 
 def labapp(mode, port, **env):
@@ -100,20 +94,9 @@ def racing_nginx(tmp_path):
 
 
 def remediate(nginx, tmp_path, name, check=False, more=None, expect_rc=0):
-    report_dir = str(tmp_path / name)
-    extra = {'report_dir': report_dir, 'nginx_diagnose_config': nginx['conf'], 'nginx_diagnose_prefix': nginx['prefix'],
-             'nginx_diagnose_php_fpm': False, 'nginx_diagnose_firewall': False,
-             'nginx_transaction_journal_dir': str(tmp_path / 'journal'), 'remediate_settle': 1}
-    extra.update(more or {})
-    argv = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), 'badgateway.nginx.remediate',
-            '-i', 'localhost,', '-c', 'local', '-e', json.dumps(extra)]
-    if check:
-        argv += ['--check', '--diff']
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=ansible_env(ANSIBLE_NOCOLOR='1'),
-                          universal_newlines=True, check=False)
-    assert proc.returncode == expect_rc, proc.stdout[-6000:]
-    with open(os.path.join(report_dir, 'report.json')) as f:
-        return proc.stdout, json.load(f)['hosts']['localhost']
+    """The remediate playbook (test_remediate_local's run); the report of localhost."""
+    out, report = run_playbook(nginx, tmp_path, check=check, more=more, expect_rc=expect_rc, name=name)
+    return out, report['hosts']['localhost']
 
 
 def test_keepalive_race_is_diagnosed_fixed_and_stays_fixed(racing_nginx, tmp_path):

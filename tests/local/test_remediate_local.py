@@ -126,9 +126,12 @@ def broken_nginx(tmp_path):
             s.shutdown()
 
 
-def run_playbook(nginx, tmp_path, check=False, more=None, expect_rc=0):
+def run_playbook(nginx, tmp_path, check=False, more=None, expect_rc=0, name=None):
+    """The remediate playbook against nginx (a fixture's dict) with -c local; (output, report.json), the report
+    in tmp_path/name (default check or report)."""
     env = ansible_env(ANSIBLE_NOCOLOR='1')
-    extra = {'report_dir': str(tmp_path / ('check' if check else 'report')), 'nginx_diagnose_config': nginx['conf'],
+    report_dir = str(tmp_path / (name or ('check' if check else 'report')))
+    extra = {'report_dir': report_dir, 'nginx_diagnose_config': nginx['conf'],
              'nginx_diagnose_prefix': nginx['prefix'], 'nginx_diagnose_php_fpm': False, 'nginx_diagnose_firewall': False,
              'nginx_transaction_journal_dir': str(tmp_path / 'journal'), 'remediate_settle': 1}
     extra.update(more or {})
