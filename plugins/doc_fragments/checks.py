@@ -102,7 +102,13 @@ options:
         description: Host header to send.
         type: str
   timeout:
-    description: Seconds a connect probe or an HTTP check may take.
+    description:
+      - Seconds a connect probe or an HTTP check may take.
+      - A target found in the nginx configuration is given no longer than nginx itself waits to connect to it
+        (the longest C(proxy_connect_timeout), C(fastcgi_connect_timeout)... of its routes) when that is shorter,
+        since a connection that comes later fails for nginx too. The probe's C(timeout_s) says how long it waited.
+      - The connect probes and HTTP checks run at the same time (at most 32 at once), while the logs, the
+        firewall and PHP-FPM are read.
     type: float
     default: 3
   journal_dir:

@@ -238,9 +238,10 @@ def _classify_error(exc):
 
 
 def probe_tcp(host, port, timeout=3.0):
-    """Connect to host:port; classify as ok, refused, timeout, no_route, unreachable, unresolvable..."""
+    """Connect to host:port, waiting at most timeout seconds (timeout_s); classify as ok, refused, timeout,
+    no_route, unreachable, unresolvable..."""
     result = {'kind': 'tcp', 'host': host, 'port': port, 'address': None, 'result': None,
-              'errno': None, 'error': None, 'latency_ms': None, 'tls': None}
+              'errno': None, 'error': None, 'latency_ms': None, 'tls': None, 'timeout_s': timeout}
     try:
         infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
     except socket.gaierror as e:

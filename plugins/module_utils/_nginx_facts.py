@@ -808,15 +808,21 @@ def routes_by_target(facts):
 
 
 def probe_targets(facts):
-    """What the node must probe: every pass target and every upstream member (tcp and unix)."""
-    tcp, unix = [], []
-    for key in routes_by_target(facts):
+    """What the node must probe: every pass target and every upstream member (tcp and unix).
+
+    A TCP target carries connect_timeout: the longest time nginx waits to connect to it on any of its routes
+    (proxy_connect_timeout and its kin, 60 s by default); a probe need not wait longer than nginx does."""
+    tcp, unix = {}, []
+    for key, routes in routes_by_target(facts).items():
         if key[0] == 'tcp' and key[1] and key[2]:
-            if {'host': key[1], 'port': key[2]} not in tcp:
-                tcp.append({'host': key[1], 'port': key[2]})
+            waits = [((r['settings'].get('timeouts') or {}).get('connect') or {}).get('seconds') for r in routes]
+            waits = [w for w in waits if w]
+            target = tcp.setdefault((key[1], key[2]), {'host': key[1], 'port': key[2], 'connect_timeout': None})
+            if waits:
+                target['connect_timeout'] = max(waits + [target['connect_timeout'] or 0])
         elif key[0] == 'unix' and key[1] not in unix:
             unix.append(key[1])
-    return tcp, unix
+    return list(tcp.values()), unix
 
 
 # nginx keeps an idle cached upstream connection this long when the upstream sets no keepalive_timeout

@@ -240,6 +240,8 @@ MAX_EPOCHS = 200
 KEEPALIVE_WAIT_MAX = 10.0
 # header_probe: requests made at the same time
 HEADER_PROBES_AT_ONCE = 8
+# connect probes and HTTP checks running at the same time
+PROBES_AT_ONCE = 32
 
 
 def last_change(journal_dir):
@@ -443,20 +445,27 @@ def header_sizes(params, probes):
 
 
 def collect(params):
+    """Every check of this run. The waits overlap: the TCP connect probes and the HTTP checks run in threads
+    while this thread reads the logs, the firewall, PHP-FPM and the resources, and the keepalive measurement
+    starts as soon as the error logs are read. The unix socket probes run first, before any thread exists,
+    because connect_as forks."""
     checks = {'addresses': probe.local_addresses(), 'listeners': probe.listeners()}
     checks['last_change'] = params['_last_change'] = last_change(params['journal_dir'])
     identity = probe.identity_of(params['nginx_user'], params['nginx_group'])
     checks['identity'] = identity
-    checks['probes'] = [probe.probe_tcp(t['host'], t['port'], params['timeout']) for t in params['tcp_targets']]
     checks['sockets'] = {}
+    unix = []
     for path in params['unix_targets']:
-        checks['probes'].append(probe.probe_unix(path, params['timeout'], identity))
+        unix.append(probe.probe_unix(path, params['timeout'], identity))
         checks['sockets'][path] = probe.socket_access(path, identity)
+    tcp = Started(in_threads, lambda t: probe.probe_tcp(t['host'], t['port'], connect_wait(t, params['timeout'])),
+                  params['tcp_targets'], PROBES_AT_ONCE)
+    urls = Started(in_threads, lambda c: probe.http_check(c['url'], params['timeout'], c.get('host')),
+                   params['urls'], PROBES_AT_ONCE)
     checks['error_logs'] = {}
     for path in params['error_logs']:
         checks['error_logs'][path] = read_log(path, log_reader.classify_error_line, log_reader.nginx_time, params)
-    checks['keepalive'] = keepalive(params, checks['error_logs'])
-    checks['headers'] = header_sizes(params, checks['probes'])
+    reuse = Started(keepalive, params, checks['error_logs'])
     checks['firewall'] = firewall.collect() if params['firewall'] else None
     checks['php_fpm'] = php_fpm(params) if params['php_fpm'] else None
     if params['resources']:
@@ -466,8 +475,44 @@ def collect(params):
     else:
         checks['resources'] = None
     checks['mac'] = mac(params) if params['mac'] else None
-    checks['http'] = [probe.http_check(c['url'], params['timeout'], c.get('host')) for c in params['urls']]
+    checks['probes'] = tcp.result() + unix
+    checks['headers'] = header_sizes(params, checks['probes'])
+    checks['keepalive'] = reuse.result()
+    checks['http'] = urls.result()
     return checks
+
+
+def connect_wait(target, timeout):
+    """How long the connect probe of a target waits: the timeout option, or less when nginx itself gives up on
+    connecting to it sooner (its connect_timeout, from the configuration read here): a connection that would
+    come later fails for nginx too, so the probe reports it as nginx sees it."""
+    nginx_wait = target.get('connect_timeout')
+    return min(timeout, nginx_wait) if nginx_wait and nginx_wait > 0 else timeout
+
+
+class Started(threading.Thread):
+    """function(*args), running in a thread of its own from the moment this is made; result() waits for it
+    and returns what it returned, or raises what it raised."""
+
+    def __init__(self, function, *args):
+        super(Started, self).__init__()
+        self.daemon = True
+        self._call = (function, args)
+        self._outcome = self._error = None
+        self.start()
+
+    def run(self):
+        function, args = self._call
+        try:
+            self._outcome = function(*args)
+        except BaseException as e:  # pylint: disable=broad-except
+            self._error = e
+
+    def result(self):
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._outcome
 
 
 def main():
@@ -524,7 +569,8 @@ def discover(p):
     except ConfigError as e:
         raise DiscoveryError('nginx facts: %s' % e, validation=raw.get('validation'))
     tcp, unix = probe_targets(facts)
-    p['tcp_targets'] = p['tcp_targets'] + [t for t in tcp if t not in p['tcp_targets']]
+    asked = set((t['host'], t['port']) for t in p['tcp_targets'])
+    p['tcp_targets'] = p['tcp_targets'] + [t for t in tcp if (t['host'], t['port']) not in asked]
     p['unix_targets'] = p['unix_targets'] + [u for u in unix if u not in p['unix_targets']]
     p['error_logs'] = p['error_logs'] + [x for x in error_log_paths(facts) if x not in p['error_logs']]
     user = facts.get('user') or {}

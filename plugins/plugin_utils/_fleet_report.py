@@ -17,6 +17,7 @@ __metaclass__ = type
 import json
 import os
 import time
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from ansible_collections.badgateway.nginx.plugins.module_utils import _nginx_facts as nginx_facts
@@ -55,11 +56,22 @@ def _checked(name, value, kind, label):
     return value
 
 
+def host_vars(hostvars, name):
+    """One host's variables as they are stored. From Ansible's hostvars that is HostVars.raw_get: the facts a
+    module returned are data, not templates, and templating every fact of every host on access (what
+    hostvars[name] does) costs more than the correlation itself. A plain dict (the benchmark's) is read as is."""
+    raw_get = getattr(hostvars, 'raw_get', None)
+    if raw_get is None:
+        return hostvars.get(name) or {}
+    found = raw_get(name) if name in hostvars else None
+    return found if isinstance(found, Mapping) else {}
+
+
 def evidence(hostvars, names):
     """{name: (verbose facts or None, nginx_diagnosis)} of every host in names that left a diagnosis."""
     diagnosed = {}
     for name in names:
-        host = hostvars.get(name) or {}
+        host = host_vars(hostvars, name)
         facts = host.get('ansible_facts') or {}
         d = facts.get('nginx_diagnosis') or host.get('nginx_diagnosis')
         if d:
@@ -108,7 +120,7 @@ def fleet_report(hostvars, names, generated, title, remediation=False, timings=N
     for name, (_facts, d) in diagnosed.items():
         hosts[name] = {'findings': findings[name], 'nginx': d.get('nginx'), 'note': d.get('note')}
         if remediation:
-            hosts[name]['remediation'] = (hostvars.get(name) or {}).get('remediate_record') or {}
+            hosts[name]['remediation'] = host_vars(hostvars, name).get('remediate_record') or {}
     for name in names:
         hosts.setdefault(name, {'findings': [], 'nginx': None, 'note': NOT_DIAGNOSED})
     report = build_report(hosts, generated, title)

@@ -411,3 +411,27 @@ def test_same_facts_from_dump_and_from_files(tmp_path):
     assert loc0['headers']['sent'][0] == {'name': 'X-A', 'value': '1', 'file': prefix + 'snip.conf', 'line': 1,
                                           'implicit': False}
     assert loc0['timeouts']['read']['seconds'] == 7
+
+
+def test_a_tcp_target_is_probed_no_longer_than_nginx_waits_to_connect_to_it(tmp_path):
+    """probe_targets: each TCP target once, with the longest connect timeout of the routes that reach it."""
+    facts, _prefix = build(tmp_path, {'nginx.conf': '''
+events {}
+http {
+    proxy_connect_timeout 2s;
+    upstream app { server 10.0.0.5:8080; server 10.0.0.6:8080; }
+    server {
+        listen 80;
+        location / { proxy_pass http://app; }
+        location /slow/ { proxy_pass http://10.0.0.5:8080; proxy_connect_timeout 500ms; }
+        location /patient/ { proxy_pass http://10.0.0.6:8080; proxy_connect_timeout 5s; }
+        location /api/ { proxy_pass http://10.0.0.7:9000; proxy_connect_timeout 1s; }
+        location ~ \\.php$ { fastcgi_pass 127.0.0.1:9000; }
+        location /s/ { proxy_pass http://unix:/run/app.sock; }
+    }
+}
+'''})
+    tcp, unix = cfg.probe_targets(facts)
+    assert sorted((t['host'], t['port'], t['connect_timeout']) for t in tcp) == [
+        ('10.0.0.5', 8080, 2.0), ('10.0.0.6', 8080, 5.0), ('10.0.0.7', 9000, 1.0), ('127.0.0.1', 9000, 60.0)]
+    assert unix == ['/run/app.sock']
