@@ -14,7 +14,7 @@ short_description: The verbose form of compact nginx facts
 version_added: 0.2.0
 description:
   - M(badgateway.nginx.nginx_facts) and M(badgateway.nginx.nginx_diagnose) store C(ansible_facts.nginx) in a compact
-    form (C(format=compact/1)) that is exact and smaller than the configuration it describes. This filter returns the
+    form (C(format=compact/2), or the earlier C(compact/1)) that is exact and smaller than the configuration it describes. This filter returns the
     verbose form, the same as those modules return with O(badgateway.nginx.nginx_facts#module:verbose=true) -
     every location with its C(timeouts), C(buffers), C(headers) or C(params), every pass target, listen and
     upstream member with all its fields, every C(file) a path.

@@ -918,7 +918,9 @@ def error_log_paths(facts):
 #   location lists the indices of its settings in "settings", in the order setting_keys() gives for
 #   its module: what a location inherits is referenced, not copied.
 
-COMPACT_FORMAT = 'compact/1'
+COMPACT_FORMAT = 'compact/2'
+# compact/2 writes as rows (lists in a fixed order) the records compact/1 wrote as dicts; expand() reads both
+_READABLE_FORMATS = ('compact/1', COMPACT_FORMAT)
 _SETTINGS = ('timeouts', 'buffers', 'headers', 'params', 'http_version', 'resolver')
 _NESTED_SETTINGS = ('timeouts', 'buffers')
 _AT = {'file': None, 'line': None}
@@ -990,7 +992,9 @@ def _location_of(loc, server, values, names, at, path_of):
     loc = _with(loc, _LOCATION_DEFAULTS)
     loc.setdefault('file', server.get('file'))
     if loc['pass']:
-        p = _with(at(loc['pass']), _PASS_DEFAULTS)
+        p = loc['pass']
+        p = _with(at(_row_record(p, ('directive', 'line', 'target'), 'passes') if isinstance(p, list) else p),
+                  _PASS_DEFAULTS)
         p.setdefault('module', PASS_DIRECTIVES.get(p.get('directive')))
         p.setdefault('file', loc['file'])
         if not isinstance(p['target'], dict):
@@ -1006,6 +1010,79 @@ def _location_of(loc, server, values, names, at, path_of):
     elif settings:  # kept as it was (not the shape the builder makes)
         loc.update(_map_files(settings, path_of))
     return loc
+
+
+# compact/2 rows. A value: [payload, file, line(, kind(, scope))], kind '' for "value", "s" for "value@seconds",
+# "b" for "value@bytes", "h" for "sent" (indices into entries), scope left out when it is "location". An entry:
+# [name, value, file, line(, implicit)]. A pass: [directive, line, target]. A listen: [raw, line]. A location:
+# [match, line, pass or null, settings or null(, {its other fields})]. A record of another shape stays a dict.
+_VALUE_KINDS = (('value', ''), ('value@seconds', 's'), ('value@bytes', 'b'), ('sent', 'h'))
+_VALUE_KEY = dict((tag, key) for key, tag in _VALUE_KINDS)
+_VALUE_ROW_KEYS = frozenset(key for key, _tag in _VALUE_KINDS) | frozenset(('file', 'line', 'scope'))
+_ENTRY_ROW_KEYS = frozenset(('name', 'value', 'file', 'line', 'implicit'))
+_PASS_ROW_KEYS = frozenset(('directive', 'line', 'target'))
+_LOCATION_ROW_KEYS = ('match', 'line', 'pass', 'settings')
+
+
+def _value_row(value):
+    if isinstance(value, list):  # would read as a row
+        return {'as_list': value}
+    if not isinstance(value, dict) or not set(value) <= _VALUE_ROW_KEYS:
+        return value
+    kinds = [(key, tag) for key, tag in _VALUE_KINDS if key in value]
+    if len(kinds) != 1:
+        return value
+    key, tag = kinds[0]
+    row = [value[key], value.get('file'), value.get('line')]
+    if tag or 'scope' in value:
+        row.append(tag)
+    if 'scope' in value:
+        row.append(value['scope'])
+    return row
+
+
+def _row_value(row):
+    if not 3 <= len(row) <= 5 or (len(row) > 3 and row[3] not in _VALUE_KEY):
+        raise ValueError('a row of values is not [payload, file, line(, kind(, scope))]')
+    value = {_VALUE_KEY[row[3] if len(row) > 3 else '']: row[0], 'file': row[1], 'line': row[2]}
+    if len(row) > 4:
+        value['scope'] = row[4]
+    return value
+
+
+def _entry_row(entry):
+    if not set(entry) <= _ENTRY_ROW_KEYS or 'name' not in entry or 'value' not in entry:
+        return entry
+    row = [entry['name'], entry['value'], entry.get('file'), entry.get('line')]
+    return row + [True] if entry.get('implicit') else row
+
+
+def _row_entry(row):
+    if not 4 <= len(row) <= 5:
+        raise ValueError('a row of entries is not [name, value, file, line(, implicit)]')
+    return {'name': row[0], 'value': row[1], 'file': row[2], 'line': row[3], 'implicit': len(row) > 4 and row[4]}
+
+
+def _location_row(loc):
+    if 'match' not in loc or 'line' not in loc:
+        return loc
+    row = [loc.get(key) for key in _LOCATION_ROW_KEYS]
+    rest = dict((k, v) for k, v in loc.items() if k not in _LOCATION_ROW_KEYS)
+    return row + [rest] if rest else row
+
+
+def _row_location(row):
+    if not 4 <= len(row) <= 5 or (len(row) > 4 and not isinstance(row[4], dict)):
+        raise ValueError('a row of locations is not [match, line, pass, settings(, fields)]')
+    loc = dict(row[4]) if len(row) > 4 else {}
+    loc.update((key, v) for key, v in zip(_LOCATION_ROW_KEYS, row) if v is not None or key in ('match', 'line'))
+    return loc
+
+
+def _row_record(row, keys, what):
+    if len(row) != len(keys):
+        raise ValueError('a row of %s is not [%s]' % (what, ', '.join(keys)))
+    return dict(zip(keys, row))
 
 
 def _member_of(member, names):
@@ -1044,11 +1121,11 @@ class _Compactor:
         return _map_files(value, self.to_index)
 
     def _entry(self, entry):
-        return self.files(_without(entry, _ENTRY_DEFAULTS))
+        return _entry_row(self.files(_without(entry, _ENTRY_DEFAULTS)))
 
     def _setting(self, value):
         if not isinstance(value, dict):
-            return value
+            return _value_row(value)
         value = self.files(_without(value, _AT))
         if value.get('default') == (value.get('scope') == 'default'):
             del value['default']
@@ -1060,7 +1137,7 @@ class _Compactor:
                 del value[unit]
         if isinstance(value.get('sent'), list):
             value['sent'] = [self.entries.add(e) for e in value['sent']]
-        return value
+        return _value_row(value)
 
     def server(self, server):
         out = self.files(dict((k, v) for k, v in server.items() if k not in ('listen', 'locations')))
@@ -1084,6 +1161,8 @@ class _Compactor:
             if p.get('file') == loc.get('file'):
                 del short['file']
             out['pass'] = _without(short, _PASS_DEFAULTS)
+            if set(out['pass']) == _PASS_ROW_KEYS:
+                out['pass'] = [out['pass'][k] for k in ('directive', 'line', 'target')]
         if keys and sorted(present) == sorted(set(k.split('.')[0] for k in keys)) and all(
                 not isinstance(loc[k], dict) or k not in _NESTED_SETTINGS
                 or sorted(loc[k]) == sorted(n.split('.')[1] for n in keys if n.startswith(k + '.')) for k in present):
@@ -1104,7 +1183,7 @@ class _Compactor:
             return self.files(item)
         if 'file' in short:
             short['file'] = self.to_index(short['file'])
-        return short
+        return [short['raw'], short['line']] if len(short) == 2 else short
 
     def upstream(self, upstream):
         out = self.files(dict((k, v) for k, v in upstream.items() if k != 'servers'))
@@ -1151,6 +1230,8 @@ def compact(facts):
         else:
             out[key] = work.files(value)
     out.update(format=COMPACT_FORMAT, values=work.ordered(out.get('servers') or []), entries=work.entries.items)
+    for server in out.get('servers') or []:
+        server['locations'] = [_location_row(loc) for loc in server['locations']]
     return out
 
 
@@ -1165,7 +1246,7 @@ def expand(facts):
     Raises CompactError when the compact form is malformed."""
     if not isinstance(facts, dict) or 'format' not in facts:
         return facts
-    if facts['format'] != COMPACT_FORMAT:
+    if facts['format'] not in _READABLE_FORMATS:
         raise CompactError('ansible_facts.nginx has format %r; this collection reads %r (gather the facts '
                            'again)' % (facts['format'], COMPACT_FORMAT))
     try:
@@ -1190,9 +1271,16 @@ def _expand(facts):
             record['file'] = path_of(record['file'])
         return record
 
-    entries = [_with(at(e), _ENTRY_DEFAULTS) for e in facts.get('entries') or []]
+    entries = [_with(at(_row_entry(e) if isinstance(e, list) else e), _ENTRY_DEFAULTS)
+               for e in facts.get('entries') or []]
     values = []
     for value in facts.get('values') or []:
+        if isinstance(value, list):
+            value = _row_value(value)
+        elif isinstance(value, dict) and set(value) == {'as_list'}:
+            value = value['as_list']
+        elif isinstance(value, dict):
+            value = dict(value)
         if isinstance(value, dict):
             value = _with(at(value), _AT)
             value.setdefault('scope', 'location')
@@ -1215,9 +1303,10 @@ def _expand(facts):
         servers = []
         for server in facts['servers']:
             server = at(server)
-            server['listen'] = [_listen_of(at(item), server) for item in server.get('listen') or []]
-            server['locations'] = [_location_of(at(loc), server, values, names, at, path_of)
-                                   for loc in server.get('locations') or []]
+            server['listen'] = [_listen_of(at(_row_record(item, ('raw', 'line'), 'listens') if isinstance(item, list)
+                                              else item), server) for item in server.get('listen') or []]
+            server['locations'] = [_location_of(at(_row_location(loc) if isinstance(loc, list) else loc), server,
+                                                values, names, at, path_of) for loc in server.get('locations') or []]
             servers.append(server)
         out['servers'] = servers
     if isinstance(facts.get('upstreams'), dict):

@@ -241,7 +241,7 @@ PLAN_KINDS = ('proxy_timeouts', 'proxy_buffers', 'upstream_target', 'php_fpm_poo
 GOOD_FACTS = {'servers': [], 'upstreams': {}, 'gathered': {'id': 'g'}}
 
 
-# compact facts (format compact/1) that compact() did not write: edited, truncated, from a newer collection
+# compact facts (format compact/1, which expand() still reads) that compact() did not write: edited, truncated, from a newer collection
 _COMPACT = [('compact_format_unknown', {'format': 'compact/9', 'servers': []}, 'error'),
             ('compact_servers_string', {'format': 'compact/1', 'servers': 'x'}, 'error'),
             ('compact_settings_out_of_range', {'format': 'compact/1', 'values': [], 'servers': [

@@ -10,6 +10,7 @@ __metaclass__ = type
 
 import copy
 import json
+import os
 
 import pytest
 
@@ -108,32 +109,37 @@ def test_the_edges_take_every_shortcut_and_every_fallback():
     small = cfg.compact(cfg.build_facts(edges_raw()))
     main = server_named(small, 'a.test')
     listens = main['listen']
-    assert {'raw': '80 default_server', 'line': 13} in listens  # rebuilt from its arguments
-    quoted = [item for item in listens if item['raw'] == '8082 ssl']  # one argument with a space: kept whole
+    assert ['80 default_server', 13] in listens  # a row [raw, line], rebuilt from its arguments
+    quoted = [item for item in listens if isinstance(item, dict) and item['raw'] == '8082 ssl']  # kept whole
     assert quoted and quoted[0]['port'] == 80 and quoted[0]['ssl'] is False
-    locations = dict((loc['match'], loc) for loc in main['locations'])
-    assert locations['/']['pass']['target'] == 'http://app'  # rebuilt by parse_target
-    assert locations['/']['pass'].keys() == {'directive', 'line', 'target'}  # module, file, condition: implied
-    assert 'file' not in locations['/'] and 'modifier' not in locations['/'] and 'parents' not in locations['/']
-    assert locations['/cond']['pass']['within'] == 'if'
-    assert locations['/outer/inner']['parents'] == ['/outer']
-    assert 'pass' not in locations['/static'] and 'settings' not in locations['/static']
-    assert all(isinstance(n, int) for n in locations['/']['settings'])
+    # a location is a row [match, line, pass, settings(, its other fields)]
+    assert all(isinstance(loc, list) for loc in main['locations'])
+    locations = dict((loc[0], loc) for loc in main['locations'])
+    directive, line, target = locations['/'][2]  # a pass row: module, file, condition implied
+    assert (directive, target) == ('proxy_pass', 'http://app') and isinstance(line, int)  # target rebuilt by parse_target
+    assert len(locations['/']) == 4  # no file, modifier or parents of its own
+    assert locations['/cond'][2]['within'] == 'if'  # a pass of another shape stays a dict
+    assert locations['/outer/inner'][4] == {'parents': ['/outer']}
+    assert locations['/static'][2] is None and locations['/static'][3] is None
+    assert all(isinstance(n, int) for n in locations['/'][3])
     site = [s for s in small['servers'] if s['server_name'] == ['']][0]
-    there = [loc for loc in site['locations'] if loc['match'] == '/there'][0]
-    assert small['files'][there['file']] == '/etc/nginx/snippets/loc.conf'
-    assert small['files'][there['pass']['file']] == '/etc/nginx/snippets/pass.conf'
+    there = [loc for loc in site['locations'] if loc[0] == '/there'][0]
+    assert small['files'][there[4]['file']] == '/etc/nginx/snippets/loc.conf'
+    assert small['files'][there[2]['file']] == '/etc/nginx/snippets/pass.conf'
     members = small['upstreams']['app']['servers']
     assert members[0] == {'args': ['10.0.0.1:8000', 'weight=2', 'max_fails=3'], 'file': 0, 'line': 8}
-    entries = [e['name'] for e in small['entries']]
+    entries = [e[0] for e in small['entries']]  # rows [name, value, file, line(, implicit)]
     assert 'SCRIPT_FILENAME' in entries and 'HTTPS' in entries
+    # every value a row, but a resolver's, which has fields of its own and stays a dict
+    assert all(isinstance(v, list) or 'addresses' in v for v in small['values'] if v is not None)
 
 
 def test_a_location_inheriting_a_setting_refers_to_one_value():
     small = cfg.compact(cfg.build_facts(edges_raw()))
-    read = [n for n, v in enumerate(small['values']) if isinstance(v, dict) and v.get('value@seconds') == '5s']
+    read = [n for n, v in enumerate(small['values']) if isinstance(v, list) and v[0] == '5s' and v[3] == 's']
     assert len(read) == 1  # proxy_read_timeout 5s at http level, inherited by many locations, written once
-    users = [loc for loc in server_named(small, 'a.test')['locations'] if read[0] in (loc.get('settings') or [])]
+    assert small['values'][read[0]][4] == 'http'
+    users = [loc for loc in server_named(small, 'a.test')['locations'] if read[0] in (loc[3] or [])]
     assert len(users) > 3
 
 
@@ -157,16 +163,23 @@ def test_compact_and_expand_leave_the_other_form_alone():
 
 
 @pytest.mark.parametrize('damage', [
-    lambda c: server_named(c, 'a.test')['locations'][0].update(settings=[10 ** 6]),
-    lambda c: server_named(c, 'a.test')['locations'][0].update(settings='x'),
-    lambda c: c.update(values=None) or server_named(c, 'a.test')['locations'][0].update(settings=[0]),
+    lambda c: server_named(c, 'a.test')['locations'][0].__setitem__(3, [10 ** 6]),
+    lambda c: server_named(c, 'a.test')['locations'][0].__setitem__(3, 'x'),
+    lambda c: c.update(values=None) or server_named(c, 'a.test')['locations'][0].__setitem__(3, [0]),
     lambda c: server_named(c, 'a.test').update(listen=[{'line': 1}]),
-    lambda c: server_named(c, 'a.test')['locations'][0]['pass'].update(target=7),
+    lambda c: server_named(c, 'a.test')['locations'][0][2].__setitem__(2, 7),
     lambda c: c['upstreams']['app'].update(servers=[{'file': 0}]),
     lambda c: c.update(entries=[]),
     lambda c: c.update(servers='all'),
+    lambda c: c['values'].__setitem__(1, ['5s']),
+    lambda c: c['values'].__setitem__(1, ['5s', 0, 1, 'minutes']),
+    lambda c: c.__setitem__('entries', [['Host']]),
+    lambda c: server_named(c, 'a.test')['locations'].__setitem__(0, ['/']),
+    lambda c: server_named(c, 'a.test')['locations'][0].__setitem__(2, ['proxy_pass', 3]),
+    lambda c: server_named(c, 'a.test').update(listen=[['80']]),
 ], ids=['index out of range', 'settings a string', 'values missing', 'listen without raw', 'target a number',
-        'member without args', 'entries missing', 'servers a string'])
+        'member without args', 'entries missing', 'servers a string', 'a value row too short', 'a value row of no kind',
+        'an entry row too short', 'a location row too short', 'a pass row too short', 'a listen row too short'])
 def test_malformed_compact_facts_are_a_clear_error(damage):
     small = as_stored(cfg.compact(cfg.build_facts(edges_raw())))
     damage(small)
@@ -177,3 +190,15 @@ def test_malformed_compact_facts_are_a_clear_error(damage):
 def test_an_unknown_format_is_named():
     with pytest.raises(cfg.CompactError, match="format 'compact/9'"):
         cfg.expand({'format': 'compact/9', 'servers': []})
+
+
+def test_facts_of_the_earlier_compact_form_are_still_read():
+    """A fact cache may hold facts an earlier release stored (format compact/1, records as dicts): recorded from
+    that release's compact() on the edge configuration, they expand to today's verbose facts."""
+    with open(os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'compact', 'edges-compact1.json')) as f:
+        recorded = json.load(f)
+    assert recorded['format'] == 'compact/1'
+    verbose = as_stored(cfg.build_facts(edges_raw()))
+    expanded = cfg.expand(recorded)
+    assert expanded.pop('gathered').keys() == verbose.pop('gathered').keys()  # when and which run: not the same
+    assert expanded == verbose
