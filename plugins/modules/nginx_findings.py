@@ -50,15 +50,10 @@ extends_documentation_fragment:
   - action_common_attributes.facts
   - action_common_attributes.flow
   - badgateway.nginx.attributes.action_plugin
+  - badgateway.nginx.attributes.controller_only
 attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
   facts:
     support: full
-  platform:
-    platforms: all
 seealso:
   - module: badgateway.nginx.nginx_report
 '''

@@ -73,13 +73,7 @@ extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
   - badgateway.nginx.attributes.action_plugin
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
+  - badgateway.nginx.attributes.controller_only
 seealso:
   - module: badgateway.nginx.nginx_diagnose
 '''
