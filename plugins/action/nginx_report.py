@@ -23,6 +23,7 @@ from ansible_collections.badgateway.nginx.plugins.module_utils import _validate 
 from ansible_collections.badgateway.nginx.plugins.plugin_utils import _fleet_report as fleet
 from ansible_collections.badgateway.nginx.plugins.plugin_utils import _prometheus as prometheus
 from ansible_collections.badgateway.nginx.plugins.plugin_utils._action import Action
+from ansible_collections.badgateway.nginx.plugins.plugin_utils._causes import SEVERITIES
 from ansible_collections.badgateway.nginx.plugins.plugin_utils._report import console_lines, host_lines
 
 ARGUMENT_SPEC = dict(
@@ -32,7 +33,15 @@ ARGUMENT_SPEC = dict(
     remediation=dict(type='bool', default=False),
     audit=dict(type='bool', default=False),
     prometheus_dir=dict(type='path'),  # node_exporter's textfile collector directory
+    fail_on=dict(type='list', elements='str', default=[], choices=list(SEVERITIES)),
 )
+
+
+def failing_hosts(report, severities):
+    """The hosts with a finding of one of severities, sorted (none when severities is empty)."""
+    wanted = frozenset(severities)
+    return sorted(name for name, host in report['hosts'].items()
+                  if any(f.get('severity') in wanted for f in host.get('findings') or ()))
 
 
 class ActionModule(Action):
@@ -63,5 +72,6 @@ class ActionModule(Action):
             except prometheus.PrometheusError as e:
                 raise AnsibleActionFail(str(e))
         result.update(changed=False, report=report, files=files, summary=console_lines(report),
-                      lines=dict((name, host_lines(name, h)) for name, h in report['hosts'].items()))
+                      lines=dict((name, host_lines(name, h)) for name, h in report['hosts'].items()),
+                      failing=failing_hosts(report, args['fail_on']))
         return result

@@ -41,7 +41,7 @@ attributes:
     support: full
 '''
 
-    # A module whose code is an action plugin on the controller (nginx_diagnose, nginx_facts, nginx_report, nginx_findings,
+    # A module whose code is an action plugin on the controller (nginx_diagnose, nginx_facts, nginx_report,
     # nginx_change; the descriptions come from action_common_attributes.flow). nginx_change's action runs its
     # module asynchronously as well and says so in its own attributes.
     ACTION_PLUGIN = r'''
@@ -53,18 +53,6 @@ attributes:
     support: none
   bypass_host_loop:
     support: none
-'''
-
-    # An action that runs on the controller only and reads what the play holds (nginx_report, nginx_findings).
-    CONTROLLER_ONLY = r'''
-options: {}
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
 '''
 
     PLATFORM_POSIX = r'''

@@ -69,11 +69,27 @@ options:
         docs/prometheus/badgateway-nginx.rules.yml.'
     type: path
     version_added: 0.2.0
+  fail_on:
+    description:
+      - Severities that make a host fail; the hosts with such findings are returned in RV(failing). The task itself
+        never fails for them (it runs once for the whole play); the roles M(badgateway.nginx.nginx_diagnose) and
+        M(badgateway.nginx.nginx_audit) fail those hosts.
+    type: list
+    elements: str
+    choices: [critical, warning, info]
+    default: []
+    version_added: 0.2.0
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
   - badgateway.nginx.attributes.action_plugin
-  - badgateway.nginx.attributes.controller_only
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: all
 seealso:
   - module: badgateway.nginx.nginx_diagnose
 '''
@@ -109,6 +125,12 @@ summary:
   returned: success
   type: list
   elements: str
+failing:
+  description: The hosts with findings of the severities in O(fail_on), sorted; empty without O(fail_on).
+  returned: success
+  type: list
+  elements: str
+  version_added: 0.2.0
 lines:
   description: The same summary by host.
   returned: success

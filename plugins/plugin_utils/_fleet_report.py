@@ -67,12 +67,6 @@ def host_vars(hostvars, name):
     return found if isinstance(found, Mapping) else {}
 
 
-def of_severity(findings, severities):
-    """The findings that have one of severities (none when severities is empty)."""
-    wanted = frozenset(severities)
-    return [f for f in findings or () if isinstance(f, dict) and f.get('severity') in wanted]
-
-
 def evidence(hostvars, names):
     """{name: (verbose facts or None, nginx_diagnosis)} of every host in names that left a diagnosis."""
     diagnosed = {}

@@ -22,8 +22,6 @@ import re
 import pytest
 import yaml
 
-from ansible_collections.badgateway.nginx.plugins.action.nginx_findings import KINDS as FINDINGS_KINDS
-
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLES = sorted(os.path.basename(os.path.dirname(p)) for p in glob.glob(os.path.join(ROOT, 'roles', '*', 'tasks')))
 MAX_LINES = 120
@@ -31,7 +29,6 @@ COLLECTION = 'badgateway.nginx.'
 INCLUDE_ROLE = ('ansible.builtin.include_role', 'ansible.builtin.import_role', 'include_role', 'import_role')
 IMPORT_PLAYBOOK = ('ansible.builtin.import_playbook', 'import_playbook')
 SET_FACT = ('ansible.builtin.set_fact', 'set_fact')
-FINDINGS = 'badgateway.nginx.nginx_findings'  # sets the fact its kind names (nginx_findings.KINDS)
 # "Molecule scenarios that run this role: `molecule/a`, `molecule/b`" (or "none")
 SCENARIO_LINE = re.compile(r'^Molecule scenarios that run this role:(.*)$', re.M)
 
@@ -70,8 +67,6 @@ def role_sets(role):
             for key in SET_FACT:
                 if isinstance(d.get(key), dict):
                     names.update(k for k in d[key] if k != 'cacheable')
-            if isinstance(d.get(FINDINGS), dict):
-                names.add(FINDINGS_KINDS[d[FINDINGS].get('kind', 'diagnosis')][0])
             if isinstance(d.get('register'), str):
                 names.add(d['register'])
     return names
