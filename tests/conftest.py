@@ -98,13 +98,20 @@ def stop_process(proc, timeout=10):
             proc.wait(timeout)
 
 
+_ISSUED_PORTS = set()
+
+
 def free_port():
-    """A TCP port nothing listens on at 127.0.0.1 now."""
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A TCP port nothing listens on at 127.0.0.1 now, and not handed out before in this run: two calls in a row
+    can get the same port from the kernel, and the second listener of a lab then fails to bind."""
+    while True:
+        s = socket.socket()
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+        s.close()
+        if port not in _ISSUED_PORTS:
+            _ISSUED_PORTS.add(port)
+            return port
 
 
 def write(tmp_path, files):
