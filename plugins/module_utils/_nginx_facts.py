@@ -993,7 +993,7 @@ def _location_of(loc, server, values, names, at, path_of):
     loc.setdefault('file', server.get('file'))
     if loc['pass']:
         p = loc['pass']
-        p = _with(at(_row_record(p, ('directive', 'line', 'target'), 'passes') if isinstance(p, list) else p),
+        p = _with(at(_row_record(p, _PASS_ROW, 'passes') if isinstance(p, list) else p),
                   _PASS_DEFAULTS)
         p.setdefault('module', PASS_DIRECTIVES.get(p.get('directive')))
         p.setdefault('file', loc['file'])
@@ -1020,7 +1020,8 @@ _VALUE_KINDS = (('value', ''), ('value@seconds', 's'), ('value@bytes', 'b'), ('s
 _VALUE_KEY = dict((tag, key) for key, tag in _VALUE_KINDS)
 _VALUE_ROW_KEYS = frozenset(key for key, _tag in _VALUE_KINDS) | frozenset(('file', 'line', 'scope'))
 _ENTRY_ROW_KEYS = frozenset(('name', 'value', 'file', 'line', 'implicit'))
-_PASS_ROW_KEYS = frozenset(('directive', 'line', 'target'))
+_PASS_ROW = ('directive', 'line', 'target')
+_LISTEN_ROW = ('raw', 'line')
 _LOCATION_ROW_KEYS = ('match', 'line', 'pass', 'settings')
 
 
@@ -1161,8 +1162,8 @@ class _Compactor:
             if p.get('file') == loc.get('file'):
                 del short['file']
             out['pass'] = _without(short, _PASS_DEFAULTS)
-            if set(out['pass']) == _PASS_ROW_KEYS:
-                out['pass'] = [out['pass'][k] for k in ('directive', 'line', 'target')]
+            if set(out['pass']) == set(_PASS_ROW):
+                out['pass'] = [out['pass'][k] for k in _PASS_ROW]
         if keys and sorted(present) == sorted(set(k.split('.')[0] for k in keys)) and all(
                 not isinstance(loc[k], dict) or k not in _NESTED_SETTINGS
                 or sorted(loc[k]) == sorted(n.split('.')[1] for n in keys if n.startswith(k + '.')) for k in present):
@@ -1183,7 +1184,7 @@ class _Compactor:
             return self.files(item)
         if 'file' in short:
             short['file'] = self.to_index(short['file'])
-        return [short['raw'], short['line']] if len(short) == 2 else short
+        return [short[k] for k in _LISTEN_ROW] if set(short) == set(_LISTEN_ROW) else short
 
     def upstream(self, upstream):
         out = self.files(dict((k, v) for k, v in upstream.items() if k != 'servers'))
@@ -1303,7 +1304,7 @@ def _expand(facts):
         servers = []
         for server in facts['servers']:
             server = at(server)
-            server['listen'] = [_listen_of(at(_row_record(item, ('raw', 'line'), 'listens') if isinstance(item, list)
+            server['listen'] = [_listen_of(at(_row_record(item, _LISTEN_ROW, 'listens') if isinstance(item, list)
                                               else item), server) for item in server.get('listen') or []]
             server['locations'] = [_location_of(at(_row_location(loc) if isinstance(loc, list) else loc), server,
                                                 values, names, at, path_of) for loc in server.get('locations') or []]
