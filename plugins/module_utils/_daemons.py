@@ -49,6 +49,11 @@ from ansible_collections.badgateway.nginx.plugins.module_utils._journal import T
 MAX_LOG_LINES = 50
 MAX_LOG_BYTES = 1024 * 1024
 
+#: the options that say which nginx or PHP-FPM master a change reloads and how long the reload may take
+#: (nginx_change's nginx and php_fpm; the nginx one takes prefix as well); Daemon reads them
+DAEMON_OPTIONS = {'bin': {'type': 'path'}, 'config': {'type': 'path'}, 'pid_file': {'type': 'path'},
+                  'service': {'type': 'str'}, 'reload_timeout': {'type': 'int', 'default': 10}}
+
 
 def our_masters(title, proc='/proc'):
     """(running masters of our pid and mount namespaces, [{pid, comm, reason}] of the ones set aside).
@@ -156,7 +161,7 @@ class Daemon(object):
         self.config = params.get('config')
         self.service = params.get('service')
         self.pid_file = params.get('pid_file')
-        self.reload_timeout = params.get('reload_timeout') or 10
+        self.reload_timeout = params.get('reload_timeout') or DAEMON_OPTIONS['reload_timeout']['default']
         self.timeout = timeout
         self.proc = proc
         self.set_aside = []  # masters of other namespaces or configurations the last master() set aside

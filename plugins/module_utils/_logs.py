@@ -461,19 +461,27 @@ _IO_KINDS = {'reset': 'reset', 'refused': 'connect_refused', 'timeout': 'read_ti
 #: the kinds of a failure on an upstream connection nginx had already used: what a keepalive race looks like
 REUSE_FAILURE_KINDS = ('premature_close', 'reset')
 
-#: every kind classify_error_line can return, with the catalog id it points at
-NGINX_KINDS = {
-    'connect_refused': 'upstream_down', 'socket_missing': 'upstream_down', 'socket_refused': 'upstream_down',
-    'connect_failed': 'upstream_down', 'socket_permission': 'socket_permission', 'socket_eagain': 'pool_exhausted',
-    'connect_timeout': 'firewall_block', 'connect_no_route': 'firewall_block', 'connect_unreachable': 'firewall_block',
-    'connect_denied': 'firewall_block', 'read_timeout': 'upstream_timeout', 'premature_close': 'backend_crash',
-    'reset': 'backend_crash', 'io_error': 'backend_crash', 'php_memory': 'backend_crash',
-    'too_big_header': 'header_too_big', 'invalid_header': 'protocol_mismatch', 'no_valid_http': 'protocol_mismatch',
-    'ssl_handshake': 'protocol_mismatch', 'fastcgi_record': 'protocol_mismatch',
-    'no_live_upstreams': 'no_live_upstreams', 'no_resolver': 'dns_failure', 'resolve_failed': 'dns_failure',
-    'host_not_found': 'dns_failure', 'too_many_open_files': 'resource_limits', 'worker_connections': 'resource_limits',
-    'cannot_assign': 'resource_limits', 'fastcgi_stderr': None, 'upstream_disabled': None,
-}
+
+def _kinds_by_cause(kinds):
+    """{kind: cause} from the kinds of each cause."""
+    return {kind: cause for cause, names in kinds.items() for kind in names}
+
+
+#: every kind classify_error_line can return, by the catalog id it points at (None: no cause of its own)
+NGINX_KINDS = _kinds_by_cause({
+    'upstream_down': ('connect_refused', 'socket_missing', 'socket_refused', 'connect_failed'),
+    'socket_permission': ('socket_permission',),
+    'pool_exhausted': ('socket_eagain',),
+    'firewall_block': ('connect_timeout', 'connect_no_route', 'connect_unreachable', 'connect_denied'),
+    'upstream_timeout': ('read_timeout',),
+    'backend_crash': ('premature_close', 'reset', 'io_error', 'php_memory'),
+    'header_too_big': ('too_big_header',),
+    'protocol_mismatch': ('invalid_header', 'no_valid_http', 'ssl_handshake', 'fastcgi_record'),
+    'no_live_upstreams': ('no_live_upstreams',),
+    'dns_failure': ('no_resolver', 'resolve_failed', 'host_not_found'),
+    'resource_limits': ('too_many_open_files', 'worker_connections', 'cannot_assign'),
+    None: ('fastcgi_stderr', 'upstream_disabled'),
+})
 
 
 LOG_UPSTREAM = re.compile(r'^(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<rest>.*)$')
@@ -794,28 +802,39 @@ def classify_error_line(line):
 # ---------------------------------------------------------------------------
 
 FPM_LEVELS = 'DEBUG|NOTICE|WARNING|ERROR|ALERT|CRITICAL|EMERG|SYSTEM'
-FPM_FILE_LINE = re.compile(r'^\s*\[[^\]]+\] (?P<level>' + FPM_LEVELS + r'): (?P<body>.*)$')
-FPM_SYSLOG_BODY = re.compile(r'^\[(?P<level>' + FPM_LEVELS + r')\] (?P<body>.*)$')
-FPM_PLAIN_BODY = re.compile(r'^(?P<level>' + FPM_LEVELS + r'): (?P<body>.*)$')
+
+
+def _level_and_body(before, after):
+    """A PHP-FPM message: its level between before and after, then a blank and the body."""
+    return re.compile('^' + before + '(?P<level>' + FPM_LEVELS + ')' + after + ' (?P<body>.*)$')
+
+
+FPM_FILE_LINE = _level_and_body(r'\s*\[[^\]]+\] ', ':')  # [22-Nov-2026 08:17:43] WARNING: ...
+FPM_SYSLOG_BODY = _level_and_body(r'\[', r'\]')  # after the syslog prefix: [WARNING] ...
+FPM_PLAIN_BODY = _level_and_body('', ':')  # on a terminal or in the journal: WARNING: ...
 FPM_POOL = re.compile(r'^\[(?:pool )?([^\]]+)\] ')
 RE_MAX_CHILDREN = re.compile(r'server reached (?:pm\.)?max_children setting \((\d+)\)')
-RE_CHILD_SIGNAL = re.compile(r'child \(?(\d+)\)? exited on signal (\d+) \((SIG[A-Z0-9]+)([^)]*)\)'
-                             r'(?: after ([\d.]+) seconds? from start)?')
-RE_SLOW = re.compile(r"child (\d+), script '(.*)' \(request: \"(.*)\"\) "
-                     r'(executing too slow|execution timed out) \(([\d.]+) sec\)')
+# WARNING: [pool www] child 4242 exited on signal 11 (SIGSEGV - core dumped) after 12.5 seconds from start
+RE_CHILD_SIGNAL = re.compile(r'''child\ \(?(?P<child>\d+)\)?\ exited\ on\ signal\ (?P<signal>\d+)
+                                 \ \((?P<name>SIG[A-Z0-9]+)(?P<rest>[^)]*)\)
+                                 (?:\ after\ (?P<seconds>[\d.]+)\ seconds?\ from\ start)?''', re.X)
+# WARNING: [pool www] child 4242, script '/srv/index.php' (request: "GET /index.php") executing too slow (5.1 sec)
+RE_SLOW = re.compile(r'''child\ (?P<child>\d+),\ script\ '(?P<script>.*)'\ \(request:\ "(?P<request>.*)"\)
+                         \ (?P<what>executing\ too\ slow|execution\ timed\ out)\ \((?P<seconds>[\d.]+)\ sec\)''', re.X)
 RE_CHILD_SAY = re.compile(r'unable to read what child say')
 RE_BUSY = re.compile(r'seems busy \(.*\), spawning (\d+) children')
 RE_SAID = re.compile(r'child (\d+) said into std(?:err|out): "(.*)"?$')
 RE_LISTEN = re.compile(r"unable to bind listening socket for address '([^']*)'")
 
-#: PHP-FPM kinds; signals 15 (SIGTERM) and 3 (SIGQUIT) are what FPM itself sends
-#: (request_terminate_timeout, reload), so they are child_terminated, not a crash
-FPM_KINDS = {
-    'max_children': 'pool_exhausted', 'busy': 'pool_exhausted', 'child_signal': 'backend_crash',
-    'child_terminated': None, 'slow': 'upstream_timeout', 'exec_timeout': 'upstream_timeout',
-    'child_io': 'backend_crash', 'php_memory': 'backend_crash', 'listen_failed': 'upstream_down',
-    'fpm_init_failed': 'upstream_down',
-}
+#: PHP-FPM kinds, by the catalog id they point at; signals 15 (SIGTERM) and 3 (SIGQUIT) are what FPM
+#: itself sends (request_terminate_timeout, reload), so they are child_terminated, not a crash
+FPM_KINDS = _kinds_by_cause({
+    'pool_exhausted': ('max_children', 'busy'),
+    'backend_crash': ('child_signal', 'child_io', 'php_memory'),
+    None: ('child_terminated',),
+    'upstream_timeout': ('slow', 'exec_timeout'),
+    'upstream_down': ('listen_failed', 'fpm_init_failed'),
+})
 
 
 def _fpm_entry(line):
@@ -839,33 +858,34 @@ def _fpm_entry(line):
     return None, None
 
 
+#: the messages whose one number is the record's value: the max_children setting, the children spawned
+_FPM_COUNTS = ((RE_MAX_CHILDREN, 'max_children'), (RE_BUSY, 'busy'))
+
+
 def _fpm_match(body, rec):
     """Fill rec for a PHP-FPM message body; return the kind or None."""
-    m = RE_MAX_CHILDREN.search(body)
-    if m:
-        rec['value'] = int(m.group(1))
-        return 'max_children'
+    for regex, kind in _FPM_COUNTS:
+        m = regex.search(body)
+        if m:
+            rec['value'] = int(m.group(1))
+            return kind
     m = RE_CHILD_SIGNAL.search(body)
     if m:
-        rec['child'] = int(m.group(1))
-        rec['signal'] = int(m.group(2))
-        rec['signal_name'] = m.group(3)
-        rec['core_dumped'] = 'core dumped' in m.group(4)
-        rec['value'] = float(m.group(5)) if m.group(5) else None
+        rec['child'] = int(m.group('child'))
+        rec['signal'] = int(m.group('signal'))
+        rec['signal_name'] = m.group('name')
+        rec['core_dumped'] = 'core dumped' in m.group('rest')
+        rec['value'] = float(m.group('seconds')) if m.group('seconds') else None
         return 'child_terminated' if rec['signal'] in (3, 15) else 'child_signal'
     m = RE_SLOW.search(body)
     if m:
-        rec['child'] = int(m.group(1))
-        rec['script'] = m.group(2)
-        rec['request'] = m.group(3)
-        rec['value'] = float(m.group(5))
-        return 'slow' if m.group(4) == 'executing too slow' else 'exec_timeout'
+        rec['child'] = int(m.group('child'))
+        rec['script'] = m.group('script')
+        rec['request'] = m.group('request')
+        rec['value'] = float(m.group('seconds'))
+        return 'slow' if m.group('what') == 'executing too slow' else 'exec_timeout'
     if RE_CHILD_SAY.search(body):
         return 'child_io'
-    m = RE_BUSY.search(body)
-    if m:
-        rec['value'] = int(m.group(1))
-        return 'busy'
     m = RE_SAID.search(body)
     if m:
         rec['child'] = int(m.group(1))

@@ -74,31 +74,37 @@ CONFIG_PATTERNS = (
 
 SEARCH_DIRS = ('/usr/sbin', '/usr/local/sbin', '/usr/bin', '/usr/local/bin', '/sbin', '/bin')
 
-GLOBAL_KEYS = {
-    'pid': 'str', 'error_log': 'str', 'syslog.ident': 'str', 'syslog.facility': 'str',
-    'log_buffering': 'bool', 'log_level': 'log_level', 'log_limit': 'int',
-    'emergency_restart_threshold': 'int', 'emergency_restart_interval': 'time',
-    'process_control_timeout': 'time', 'process.max': 'int', 'process.priority': 'int',
-    'daemonize': 'bool', 'rlimit_files': 'int', 'rlimit_core': 'rlimit',
-    'events.mechanism': 'str', 'systemd_interval': 'time',
-}
 
-POOL_KEYS = {
-    'prefix': 'str', 'user': 'str', 'group': 'str', 'listen': 'str', 'listen.backlog': 'int',
-    'listen.acl_users': 'str', 'listen.acl_groups': 'str', 'listen.owner': 'str',
-    'listen.group': 'str', 'listen.mode': 'str', 'listen.allowed_clients': 'str',
-    'listen.setfib': 'int', 'process.priority': 'int', 'process.dumpable': 'bool',
-    'pm': 'pm', 'pm.max_children': 'int', 'pm.start_servers': 'int',
-    'pm.min_spare_servers': 'int', 'pm.max_spare_servers': 'int', 'pm.max_spawn_rate': 'int',
-    'pm.process_idle_timeout': 'time', 'pm.max_requests': 'int', 'pm.status_path': 'str',
-    'pm.status_listen': 'str', 'ping.path': 'str', 'ping.response': 'str',
-    'access.log': 'str', 'access.format': 'str', 'slowlog': 'str',
-    'request_slowlog_timeout': 'time', 'request_slowlog_trace_depth': 'int',
-    'request_terminate_timeout': 'time', 'request_terminate_timeout_track_finished': 'bool',
-    'rlimit_files': 'int', 'rlimit_core': 'rlimit', 'chroot': 'str', 'chdir': 'str',
-    'catch_workers_output': 'bool', 'decorate_workers_output': 'bool', 'clear_env': 'bool',
-    'security.limit_extensions': 'str', 'apparmor_hat': 'str',
-}
+def _by_type(**names):
+    """{directive: type} from the directive names of each type (a string of names, blank-separated)."""
+    return {name: kind for kind, words in names.items() for name in words.split()}
+
+
+#: the directives of [global], by the type of their value
+GLOBAL_KEYS = _by_type(
+    str='pid error_log syslog.ident syslog.facility events.mechanism',
+    int='log_limit emergency_restart_threshold process.max process.priority rlimit_files',
+    bool='log_buffering daemonize',
+    time='emergency_restart_interval process_control_timeout systemd_interval',
+    log_level='log_level',
+    rlimit='rlimit_core',
+)
+
+#: the directives of a pool, by the type of their value
+POOL_KEYS = _by_type(
+    str=('prefix user group listen listen.acl_users listen.acl_groups listen.owner '
+         'listen.group listen.mode listen.allowed_clients pm.status_path pm.status_listen '
+         'ping.path ping.response access.log access.format slowlog chroot chdir '
+         'security.limit_extensions apparmor_hat'),
+    int=('listen.backlog listen.setfib process.priority pm.max_children pm.start_servers '
+         'pm.min_spare_servers pm.max_spare_servers pm.max_spawn_rate pm.max_requests '
+         'request_slowlog_trace_depth rlimit_files'),
+    bool=('process.dumpable request_terminate_timeout_track_finished catch_workers_output '
+          'decorate_workers_output clear_env'),
+    time='pm.process_idle_timeout request_slowlog_timeout request_terminate_timeout',
+    pm='pm',
+    rlimit='rlimit_core',
+)
 
 # name[key] = value directives (names are case-sensitive in php-fpm)
 ARRAY_KEYS = ('env', 'php_value', 'php_admin_value', 'php_flag', 'php_admin_flag', 'access.suppress_path')

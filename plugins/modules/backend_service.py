@@ -39,8 +39,6 @@ description:
     When it does not, the task fails with the unit's state and the last lines of its journal.
   - Without systemd (no C(/run/systemd/system)), O(name) must name an C(/etc/init.d) script, which is
     run with C(start); otherwise the module fails and says so.
-author:
-  - badgateway.nginx maintainers (@badgateway)
 options:
   port:
     description:

@@ -31,8 +31,6 @@ description:
   - With O(state=absent), removes the rules that carry O(comment) and accept O(port)/O(protocol) (nftables by
     handle, iptables by their exact spec, ufw by rule), optionally only those for the given addresses.
   - Every command is an argument list, never a shell.
-author:
-  - badgateway.nginx maintainers (@badgateway)
 options:
   port:
     description:
@@ -174,8 +172,7 @@ seealso:
   - module: badgateway.nginx.nginx_probe
 extends_documentation_fragment:
   - action_common_attributes
-  - badgateway.nginx.attributes.check_diff
-  - badgateway.nginx.attributes.platform_posix
+  - badgateway.nginx.attributes.change_posix
 '''
 
 EXAMPLES = r'''
@@ -436,9 +433,8 @@ class Files:
     def __init__(self, backup_dir, journal_dir):
         self.backup_dir = backup_dir
         self.journal_dir = journal_dir
-        self.entries = []
-        self.staged = []
-        self.snaps = []
+        # the backups the result names, the writes flush() has yet to make, the snapshots restore() puts back
+        self.entries, self.staged, self.snaps = [], [], []
         self.stamp = datetime.datetime.now().strftime('%Y%m%dT%H%M%S.%f')
 
     def stage(self, path, data, state=None):

@@ -35,8 +35,6 @@ description:
   - After a rollback the task says what happened in RV(rollback), that is whether every file reads back with its journal
     sha256, owner and mode, whether the restored configuration validated and nginx reloaded, and whether the
     verified routes answer; the message says C(BUT THE RESTORED CONFIGURATION DOES NOT SERVE) when they do not.
-author:
-  - badgateway.nginx maintainers (@badgateway)
 options:
   changes:
     description:
@@ -245,12 +243,7 @@ seealso:
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
-  - badgateway.nginx.attributes.action_plugin
-  - badgateway.nginx.attributes.check_diff
-  - badgateway.nginx.attributes.platform_posix
-attributes:
-  async:
-    support: full
+  - badgateway.nginx.attributes.change_action_posix
 '''
 
 EXAMPLES = r'''
@@ -440,20 +433,10 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.badgateway.nginx.plugins.module_utils._module import new_module
 
+from ansible_collections.badgateway.nginx.plugins.module_utils._daemons import DAEMON_OPTIONS
 from ansible_collections.badgateway.nginx.plugins.module_utils._nginx_edit import EDIT_OPTIONS, SCOPES
-from ansible_collections.badgateway.nginx.plugins.module_utils._transaction import (
-    Transaction,
-    TxnFailure,
-)
+from ansible_collections.badgateway.nginx.plugins.module_utils._transaction import Transaction, TxnFailure
 
-# which nginx or PHP-FPM master a change reloads (module_utils/_daemons)
-DAEMON_OPTIONS = dict(
-    bin=dict(type='path'),
-    config=dict(type='path'),
-    pid_file=dict(type='path'),
-    service=dict(type='str'),
-    reload_timeout=dict(type='int', default=10),
-)
 CHANGE_OPTIONS = dict(
     EDIT_OPTIONS,
     kind=dict(type='str', default='nginx', choices=['nginx', 'fpm']),

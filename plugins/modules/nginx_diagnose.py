@@ -29,8 +29,6 @@ description:
   - A host without nginx (an upstream host) gets the upstream-side checks only (listeners, firewall), which
     the correlation of its proxies uses.
   - This is an action plugin; the file carries its documentation.
-author:
-  - badgateway.nginx maintainers (@badgateway)
 notes:
   - Needs root on the host for logs, sockets of other users and firewall rules; use C(become=true).
 seealso:
@@ -43,12 +41,7 @@ extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.facts
   - action_common_attributes.flow
-  - badgateway.nginx.attributes.action_plugin
-  - badgateway.nginx.attributes.info_module
-  - badgateway.nginx.attributes.platform_linux
-attributes:
-  facts:
-    support: full
+  - badgateway.nginx.attributes.facts_action_linux
 '''
 
 EXAMPLES = r'''
@@ -65,10 +58,12 @@ EXAMPLES = r'''
   delegate_to: localhost
   register: report
 
-- name: Show the findings of this host
+- name: Show the id and summary of each finding of this host
   ansible.builtin.debug:
     msg: "{{ item.id }}: {{ item.summary }}"
   loop: "{{ report.report.hosts[inventory_hostname].findings }}"
+  loop_control:
+    label: "{{ item.id }}"
 '''
 
 RETURN = r'''

@@ -38,8 +38,6 @@ description:
     and O(listen) select by the including server.
   - A symbolic link (Debian's C(sites-enabled/app -> ../sites-available/app)) is kept; the file it points at is
     edited, and must be the one nginx reads through the link.
-author:
-  - badgateway.nginx maintainers (@badgateway)
 options:
   path:
     description:
@@ -147,18 +145,17 @@ options:
       - Main configuration file, passed to C(nginx -t) as C(-c); its include tree says which files may be edited.
       - When unset, the one C(nginx -V) names.
     type: path
+seealso:
+  - module: badgateway.nginx.nginx_validate
+  - module: badgateway.nginx.nginx_facts
 notes:
   - Several directives on one line and directives spread over several lines are edited in place; a
     directive with a comment between its arguments is refused rather than rewritten.
   - A non-repeatable directive set more than once in the block is refused for O(state=present).
   - SELinux contexts are not kept.
-seealso:
-  - module: badgateway.nginx.nginx_validate
-  - module: badgateway.nginx.nginx_facts
 extends_documentation_fragment:
   - action_common_attributes
-  - badgateway.nginx.attributes.check_diff
-  - badgateway.nginx.attributes.platform_posix
+  - badgateway.nginx.attributes.change_posix
   - badgateway.nginx.nginx_cli
   - badgateway.nginx.nginx_cli.timeout
 '''

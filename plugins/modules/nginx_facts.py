@@ -33,8 +33,6 @@ description:
   - The node only needs Python's standard library; the parsing runs on the controller (this
     module has an action plugin of the same name that does it). crossplane is not needed; the
     tests use it as an oracle only.
-author:
-  - badgateway.nginx maintainers (@badgateway)
 options:
   max_file_size:
     description:
@@ -58,15 +56,10 @@ extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.facts
   - action_common_attributes.flow
-  - badgateway.nginx.attributes.action_plugin
-  - badgateway.nginx.attributes.info_module
-  - badgateway.nginx.attributes.platform_posix
+  - badgateway.nginx.attributes.facts_action_posix
   - badgateway.nginx.nginx_cli
   - badgateway.nginx.nginx_cli.timeout
   - badgateway.nginx.facts_form
-attributes:
-  facts:
-    support: full
 '''
 
 EXAMPLES = r'''

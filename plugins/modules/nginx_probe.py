@@ -33,8 +33,6 @@ description:
     targets, error logs and worker user in it with the collection's own parser, and probes them in the
     same run (one module execution per host); it returns the raw configuration for the controller,
     which builds the facts and the findings.
-author:
-  - badgateway.nginx maintainers (@badgateway)
 options:
   discover:
     description:
@@ -87,8 +85,7 @@ extends_documentation_fragment:
   - badgateway.nginx.nginx_cli
   - badgateway.nginx.checks
   - action_common_attributes
-  - badgateway.nginx.attributes.info_module
-  - badgateway.nginx.attributes.platform_linux
+  - badgateway.nginx.attributes.info_linux
 seealso:
   - module: badgateway.nginx.nginx_diagnose
 '''

@@ -23,8 +23,6 @@ description:
     C(report.html) (no network needed to read it), both mode 0600.'
   - Writes the report in check mode too, since it is output on the controller, not a change to a host.
   - This is an action plugin; the file carries its documentation.
-author:
-  - badgateway.nginx maintainers (@badgateway)
 options:
   hosts:
     description: Inventory names to report on. Defaults to the hosts of the play.
@@ -82,14 +80,7 @@ options:
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
-  - badgateway.nginx.attributes.action_plugin
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
+  - badgateway.nginx.attributes.report_action
 seealso:
   - module: badgateway.nginx.nginx_diagnose
 '''

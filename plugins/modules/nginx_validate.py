@@ -20,8 +20,6 @@ description:
   - Warnings (level warn or notice) are returned in RV(nginx_warnings) and shown as Ansible warnings.
   - Never changes anything; C(nginx -t) proves syntax and references (files, host names), never
     that an upstream answers.
-author:
-  - badgateway.nginx maintainers (@badgateway)
 options:
   fail_on_error:
     description:
@@ -34,11 +32,10 @@ notes:
 seealso:
   - module: badgateway.nginx.nginx_facts
 extends_documentation_fragment:
-  - action_common_attributes
-  - badgateway.nginx.attributes.info_module
-  - badgateway.nginx.attributes.platform_posix
   - badgateway.nginx.nginx_cli
   - badgateway.nginx.nginx_cli.timeout
+  - action_common_attributes
+  - badgateway.nginx.attributes.info_posix
 '''
 
 EXAMPLES = r'''

@@ -151,9 +151,10 @@ def test_the_option_fragments_document_their_one_argument_spec():
         assert not problems, '\n'.join(problems)
 
 
-def test_exactly_the_modules_with_an_action_plugin_extend_the_action_plugin_attributes():
+def test_exactly_the_modules_with_an_action_plugin_say_so_in_their_attributes(rendered):
     actions = set(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ROOT, 'plugins', 'action', '*.py')))
     for module in MODULES:
-        doc = yaml.safe_load(importlib.import_module('%s.modules.%s' % (PACKAGE, module)).DOCUMENTATION)
-        extended = 'badgateway.nginx.attributes.action_plugin' in (doc.get('extends_documentation_fragment') or [])
-        assert extended == (module in actions), module
+        attributes = rendered[module].get('attributes') or {}
+        assert attributes.get('action', {}).get('support') == ('full' if module in actions else None), module
+        # every module says how far it supports check mode and diff mode, and where it runs
+        assert set(attributes) >= {'check_mode', 'diff_mode', 'platform'}, module
