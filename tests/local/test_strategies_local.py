@@ -129,3 +129,31 @@ def test_remediate_fixes_every_host(fleet, tmp_path, strategy, extra):
     out, report = run(tmp_path, 'remediate', strategy, extra)
     assert 'changed=0' in out and out.count('changed=0') == len(HOSTS), out[-3000:]
     assert all(report['hosts'][name]['remediation']['changes'] == [] for name in HOSTS)
+
+
+def task_results(out, title):
+    """The result lines ('ok: [n1]', 'skipping: [n1]', ...) under the TASK banner whose title ends with title."""
+    lines, inside = [], False
+    for line in out.splitlines():
+        if line.startswith('TASK ['):
+            inside = line.split(']')[0].endswith(title)
+        elif inside and line.split(':')[0] in ('ok', 'skipping', 'changed', 'failed', 'fatal'):
+            lines.append(line.split(' =>')[0].strip())
+    return lines
+
+
+KEEP_FINDINGS = "nginx_diagnose : Keep this host's findings as a fact"
+
+
+@pytest.mark.parametrize('keep', [None, True], ids=['default', 'keep_findings=true'])
+def test_diagnose_sets_the_findings_fact_only_when_asked(fleet, tmp_path, keep):
+    """The diagnose playbook's last play: one skip for all hosts instead of a set_fact on each (nothing after
+    the playbook reads nginx_diagnose_findings), a set_fact on every host with -e keep_findings=true."""
+    out, report = run(tmp_path, 'diagnose', extra=None if keep is None else {'keep_findings': keep})
+    results = task_results(out, KEEP_FINDINGS)
+    if keep:
+        assert sorted(results) == ['ok: [%s]' % name for name in HOSTS], results
+    else:
+        assert len(results) == 1 and results[0].startswith('skipping: ['), results
+    for name in HOSTS:  # the report is the same either way
+        assert finding_ids(report, name) == ['target_mismatch', 'upstream_timeout'], name
