@@ -412,12 +412,56 @@ def facts_sizes(cache_dir, hosts):
     return sizes
 
 
+def run_phases(path, start, end):
+    """[[label, seconds], ...] of one run from the callback's timeline: 'startup' (until the callback was loaded),
+    'play NAME', 'task NAME' (each until the next play or task starts), 'exit' (after the end of the run)."""
+    try:
+        with open(path) as f:
+            marks = json.load(f)
+    except (OSError, ValueError):
+        return []
+    phases = [['startup', marks[0][0] - start]]
+    plays = [i for i, m in enumerate(marks) if m[1] in ('play', 'end')]
+    for i, mark in enumerate(marks[:-1]):
+        if mark[1] == 'play':
+            following = min(j for j in plays if j > i)
+            phases.append(['play ' + mark[2], marks[following][0] - mark[0]])
+        elif mark[1] == 'task':
+            phases.append(['task ' + mark[2], marks[i + 1][0] - mark[0]])
+    phases.append(['exit', end - marks[-1][0]])
+    return phases
+
+
+def print_phases(runs):
+    """The median seconds of each play (and of the tasks of every play but the longest) of each kind."""
+    print('  where the time goes (median s of the rounds; a task until the next one starts):')
+    for kind in KINDS:
+        rs = [r for r in runs if r['kind'] == kind and r.get('phases')]
+        if not rs:
+            continue
+        labels = []
+        for label, _seconds in rs[0]['phases']:
+            if label not in labels:
+                labels.append(label)
+        med = dict((label, median([sum(v for k, v in r['phases'] if k == label) for r in rs])) for label in labels)
+        longest_play = max((label for label in labels if label.startswith('play ')), key=med.get, default=None)
+        parts, in_longest = [], False
+        for label in labels:
+            if label.startswith('play '):
+                in_longest = label == longest_play
+            if label.startswith('task ') and in_longest:
+                continue
+            parts.append('%s %.2f' % (label, med[label]))
+        print('    %-9s %s' % (kind, '; '.join(parts)))
+
+
 def run_one(kind, index, fleet, env, workdir):
     run_dir = os.path.join(workdir, 'runs', '%02d-%s' % (index, kind))
     cache_dir = os.path.join(run_dir, 'facts-cache')
     os.makedirs(cache_dir)
     run_env = dict(env, ANSIBLE_CACHE_PLUGIN_CONNECTION=cache_dir,
-                   BENCH_COUNT_FILE=os.path.join(run_dir, 'task-results.json'))
+                   BENCH_COUNT_FILE=os.path.join(run_dir, 'task-results.json'),
+                   BENCH_TIMELINE_FILE=os.path.join(run_dir, 'timeline.json'))
     argv = command_for(kind, workdir, run_dir)
     before_python = fleet.python_runs()
     masters = control_master_pids(fleet.control_dir)
@@ -447,6 +491,7 @@ def run_one(kind, index, fleet, env, workdir):
         task_results = {}
     names = [h['name'] for h in fleet.hosts]
     sizes = facts_sizes(cache_dir, names)
+    phases = run_phases(os.path.join(run_dir, 'timeline.json'), start, start + wall)
     result = {
         'kind': kind, 'index': index, 'argv': argv, 'rc': proc.returncode, 'wall_s': wall,
         'cpu_user_s': usage.ru_utime, 'cpu_sys_s': usage.ru_stime, 'cpu_s': usage.ru_utime + usage.ru_stime,
@@ -457,7 +502,7 @@ def run_one(kind, index, fleet, env, workdir):
         'python_runs_per_host': dict((n, after_python.get(n, 0) - before_python.get(n, 0)) for n in names),
         'task_results_per_host': dict((n, sum((task_results.get(n) or {}).values())) for n in names),
         'task_results_by_status': task_results,
-        'facts_sizes': sizes, 'run_dir': run_dir,
+        'facts_sizes': sizes, 'run_dir': run_dir, 'phases': phases,
     }
     if proc.returncode != 0:
         with open(os.path.join(run_dir, 'output.log')) as f:
@@ -758,6 +803,8 @@ def parse_args(argv):
                    help='seconds: a size whose estimate from the smaller ones exceeds this is not run, '
                         'its estimate is printed (default %(default)s)')
     p.add_argument('--keep', action='store_true', help='keep the temporary directory (runs, logs, caches)')
+    p.add_argument('--no-bytecode-cache', action='store_true',
+                   help="do not compile the collection's bytecode for the runs (see bytecode_cache)")
     p.add_argument('--correlate-child', type=int, help=argparse.SUPPRESS)
     p.add_argument('--report-dir', help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -772,6 +819,25 @@ def parse_args(argv):
     if any(s < 1 for s in args.sizes):
         p.error('--correlate-sizes must be positive')
     return args
+
+
+def bytecode_cache(env, workdir, enabled):
+    """Let the ansible runs keep the collection's bytecode, as an installed collection keeps its __pycache__.
+
+    A collection that ansible-galaxy installed gets its .pyc files written on first use and read by every
+    later import: by each fork that loads an action plugin, the facts parser or the correlator. A machine
+    that sets PYTHONDONTWRITEBYTECODE (this kind of machine does) compiles the collection's source in every
+    fork instead, which ansible-core's own modules (compiled when pip installed them) never pay. With
+    enabled, the bytecode is compiled once into <workdir>/pycache (PYTHONPYCACHEPREFIX, nothing is written
+    into the checkout); without, the runs see the environment as it is. Returns what the summary says."""
+    if not enabled:
+        return 'as the environment has it (PYTHONDONTWRITEBYTECODE=%s)' % os.environ.get('PYTHONDONTWRITEBYTECODE', '')
+    env.pop('PYTHONDONTWRITEBYTECODE', None)
+    env['PYTHONPYCACHEPREFIX'] = os.path.join(workdir, 'pycache')
+    plugins = os.path.join(collections_path(), 'ansible_collections', 'badgateway', 'nginx', 'plugins')
+    subprocess.run([sys.executable, '-m', 'compileall', '-q', plugins], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    return 'compiled once into the run directory (PYTHONPYCACHEPREFIX), as an installed collection keeps it'
 
 
 def fleet_part(args, workdir, raw):
@@ -789,6 +855,7 @@ def fleet_part(args, workdir, raw):
         raw['fleet_start_s'] = time.monotonic() - t0
         log('hosts ready in %.0f s' % raw['fleet_start_s'])
         env = write_ansible_files(fleet, workdir, forks)
+        raw['bytecode'] = bytecode_cache(env, workdir, not args.no_bytecode_cache)
         raw['ssh_masters_after_warmup'] = warm_up(env, workdir, fleet)
         raw['error_logs'] = fleet.error_log_502_lines()
         meta = dict(hosts=args.hosts, forks=forks, pairs=args.pairs, load_before=load_average())
@@ -806,6 +873,8 @@ def fleet_part(args, workdir, raw):
         summary = summarize(runs, fleet.hosts)
         raw['summary'] = summary
         print_fleet_summary(summary, meta)
+        print_phases(runs)
+        print("  the collection's bytecode: %s" % raw['bytecode'])
         lines = raw['error_logs']
         print('  error logs before the runs (per host, min-max): %s lines, %s "111: Connection refused", '
               '%s "timed out"' % tuple('%d-%d' % (min(v[k] for v in lines.values()), max(v[k] for v in lines.values()))

@@ -71,7 +71,8 @@ class ActionModule(Action):
                 files = files + [prometheus.write_textfile(args['prometheus_dir'], text, prometheus.filename(kind))]
             except prometheus.PrometheusError as e:
                 raise AnsibleActionFail(str(e))
-        result.update(changed=False, report=report, files=files, summary=console_lines(report),
+        summary = console_lines(report) + (['report: ' + ', '.join(files)] if files else [])
+        result.update(changed=False, report=report, files=files, summary=summary,
                       lines=dict((name, host_lines(name, h)) for name, h in report['hosts'].items()),
                       failing=failing_hosts(report, args['fail_on']))
         return result

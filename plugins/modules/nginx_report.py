@@ -112,7 +112,9 @@ files:
   type: list
   elements: str
 summary:
-  description: Console summary, one line per host and per finding.
+  description:
+    - "Console summary, one line per host and per finding, then C(report: FILE, ...) when files were written (the
+      same paths as RV(files))."
   returned: success
   type: list
   elements: str
@@ -123,7 +125,7 @@ failing:
   elements: str
   version_added: 0.2.0
 lines:
-  description: The same summary by host.
+  description: The lines of the summary by host.
   returned: success
   type: dict
 '''

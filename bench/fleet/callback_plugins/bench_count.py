@@ -7,7 +7,9 @@
 Enabled by the environment bench_fleet.py gives ansible (ANSIBLE_CALLBACKS_ENABLED,
 ANSIBLE_CALLBACK_PLUGINS); writes {host: {status: count}} as JSON to the file named
 by BENCH_COUNT_FILE when the run ends. Results of run_once/delegated tasks are
-counted for the host they were run for.
+counted for the host they were run for. With BENCH_TIMELINE_FILE it also writes when the
+callback was loaded, each play and task started and the run ended: [[seconds, kind, name], ...]
+(time.monotonic(), the clock bench_fleet.py measures the run with).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -23,6 +25,7 @@ description: Writes the number of task results per host and status to $BENCH_COU
 
 import json
 import os
+import time
 
 from ansible.plugins.callback import CallbackBase
 
@@ -37,6 +40,13 @@ class CallbackModule(CallbackBase):
         super(CallbackModule, self).__init__(*args, **kwargs)
         self.counts = {}
         self.written = False
+        self.timeline = [[time.monotonic(), 'loaded', '']]
+
+    def v2_playbook_on_play_start(self, play):
+        self.timeline.append([time.monotonic(), 'play', play.get_name()])
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self.timeline.append([time.monotonic(), 'task', task.get_name()])
 
     def _count(self, result, status):
         host = self.counts.setdefault(result._host.get_name(), {})
@@ -60,6 +70,10 @@ class CallbackModule(CallbackBase):
             with open(path, 'w') as f:
                 json.dump(self.counts, f, sort_keys=True)
             self.written = True
+        timeline = os.environ.get('BENCH_TIMELINE_FILE')
+        if timeline:
+            with open(timeline, 'w') as f:
+                json.dump(self.timeline + [[time.monotonic(), 'end', '']], f)
 
     def v2_playbook_on_stats(self, stats):
         self._write()

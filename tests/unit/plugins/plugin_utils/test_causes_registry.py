@@ -82,3 +82,12 @@ def test_the_correlator_severity_and_role_come_from_the_cause():
         f = ctx.add(c.ID, None, 's', {})
         assert f['severity'] == c.SEVERITY
         assert f['fix']['role'] == (('badgateway.nginx.' + c.FIX_ROLE) if c.FIX_ROLE else None)
+
+
+def test_the_node_log_kinds_point_at_registry_causes():
+    """The node cannot import the registry (plugin_utils stays on the controller); the catalog id its log
+    tables give each kind must still be a cause of the registry, or None for a kind with no cause of its own."""
+    from ansible_collections.badgateway.nginx.plugins.module_utils import _logs as logs
+    ids = set(registry.ids())
+    for table in (logs.NGINX_KINDS, logs.FPM_KINDS):
+        assert set(table.values()) - {None} <= ids, set(table.values()) - ids
