@@ -414,7 +414,9 @@ def facts_sizes(cache_dir, hosts):
 
 def run_phases(path, start, end):
     """[[label, seconds], ...] of one run from the callback's timeline: 'startup' (until the callback was loaded),
-    'play NAME', 'task NAME' (each until the next play or task starts), 'exit' (after the end of the run)."""
+    'play NAME', 'after the last result of NAME' (from the play's last task result to the next play or the end:
+    the strategy's work for every host after it, such as a role's implicit role_complete), 'task NAME' (each
+    until the next play or task starts), 'exit' (after the end of the run)."""
     try:
         with open(path) as f:
             marks = json.load(f)
@@ -422,12 +424,16 @@ def run_phases(path, start, end):
         return []
     phases = [['startup', marks[0][0] - start]]
     plays = [i for i, m in enumerate(marks) if m[1] in ('play', 'end')]
+    starts = [i for i, m in enumerate(marks) if m[1] in ('play', 'task', 'end')]
     for i, mark in enumerate(marks[:-1]):
         if mark[1] == 'play':
             following = min(j for j in plays if j > i)
             phases.append(['play ' + mark[2], marks[following][0] - mark[0]])
+            results = [m[0] for m in marks[i:following] if m[1] == 'result']
+            if results:  # what the strategy does for the hosts after their last result (implicit meta tasks)
+                phases.append(['after the last result of ' + mark[2], marks[following][0] - results[-1]])
         elif mark[1] == 'task':
-            phases.append(['task ' + mark[2], marks[i + 1][0] - mark[0]])
+            phases.append(['task ' + mark[2], marks[min(j for j in starts if j > i)][0] - mark[0]])
     phases.append(['exit', end - marks[-1][0]])
     return phases
 

@@ -8,7 +8,8 @@ Enabled by the environment bench_fleet.py gives ansible (ANSIBLE_CALLBACKS_ENABL
 ANSIBLE_CALLBACK_PLUGINS); writes {host: {status: count}} as JSON to the file named
 by BENCH_COUNT_FILE when the run ends. Results of run_once/delegated tasks are
 counted for the host they were run for. With BENCH_TIMELINE_FILE it also writes when the
-callback was loaded, each play and task started and the run ended: [[seconds, kind, name], ...]
+callback was loaded, each play and task started, each result came in (its status) and the run
+ended: [[seconds, kind, name], ...]
 (time.monotonic(), the clock bench_fleet.py measures the run with).
 """
 
@@ -49,6 +50,7 @@ class CallbackModule(CallbackBase):
         self.timeline.append([time.monotonic(), 'task', task.get_name()])
 
     def _count(self, result, status):
+        self.timeline.append([time.monotonic(), 'result', status])
         host = self.counts.setdefault(result._host.get_name(), {})
         host[status] = host.get(status, 0) + 1
 
