@@ -34,6 +34,7 @@ ARGUMENT_SPEC = dict(
     audit=dict(type='bool', default=False),
     prometheus_dir=dict(type='path'),  # node_exporter's textfile collector directory
     fail_on=dict(type='list', elements='str', default=[], choices=list(SEVERITIES)),
+    return_report=dict(type='bool', default=True),
 )
 
 
@@ -72,7 +73,10 @@ class ActionModule(Action):
             except prometheus.PrometheusError as e:
                 raise AnsibleActionFail(str(e))
         summary = console_lines(report) + (['report: ' + ', '.join(files)] if files else [])
-        result.update(changed=False, report=report, files=files, summary=summary,
+        # without return_report the result carries the report's head only: every host's findings are most of what
+        # Ansible copies, cleans and hands to the callbacks when it takes the result in (report.json has them)
+        returned = report if args['return_report'] else dict((k, v) for k, v in report.items() if k != 'hosts')
+        result.update(changed=False, report=returned, files=files, summary=summary,
                       lines=dict((name, host_lines(name, h)) for name, h in report['hosts'].items()),
                       failing=failing_hosts(report, args['fail_on']))
         return result

@@ -77,6 +77,16 @@ options:
     choices: [critical, warning, info]
     default: []
     version_added: 0.2.0
+  return_report:
+    description:
+      - Return the whole report in RV(report). With V(false), RV(report) holds its head only (C(generated),
+        C(schema), C(title), C(totals)), and the findings are in C(report.json) (O(report_dir)), the summary and
+        RV(failing). Every host's findings are most of what Ansible copies and hands to the callbacks when it takes
+        the result in (about 15 KB a host on the benchmark fleet), so a fleet run that does not read them from the
+        result saves that.
+    type: bool
+    default: true
+    version_added: 0.2.0
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
@@ -103,7 +113,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 report:
-  description: The report (same content as report.json).
+  description: The report (same content as report.json); with O(return_report=false) its head only, without C(hosts).
   returned: success
   type: dict
 files:

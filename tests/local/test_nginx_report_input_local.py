@@ -21,7 +21,7 @@ from conftest import ansible_env
 BIN = os.path.dirname(sys.executable)
 
 
-def run_report(tmp_path, diagnosis, nginx=None):
+def run_report(tmp_path, diagnosis, nginx=None, **args):
     """ansible localhost -m badgateway.nginx.nginx_report with the fact planted as an extra var."""
     planted = {'nginx_diagnosis': diagnosis}
     if nginx is not None:
@@ -31,7 +31,7 @@ def run_report(tmp_path, diagnosis, nginx=None):
     env = ansible_env(ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_STDOUT_CALLBACK='ansible.builtin.minimal',
                       ANSIBLE_NOCOLOR='1')
     proc = subprocess.run([os.path.join(BIN, 'ansible'), '-i', 'localhost,', '-c', 'local', 'localhost',
-                           '-m', 'badgateway.nginx.nginx_report', '-a', json.dumps({'hosts': ['localhost']}),
+                           '-m', 'badgateway.nginx.nginx_report', '-a', json.dumps(dict(args, hosts=['localhost'])),
                            '-e', '@%s' % path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           universal_newlines=True, env=env, timeout=120, check=False)
     m = re.search(r'^localhost \| ([A-Z!]+) => ', proc.stdout, re.M)
@@ -59,3 +59,15 @@ def test_malformed_diagnosis_is_a_clear_error(tmp_path, diagnosis, words):
 def test_malformed_nginx_facts_is_a_clear_error(tmp_path):
     res, _stderr = run_report(tmp_path, {'nginx': True, 'checks': {}}, nginx={'servers': 'x'})
     assert res.get('failed') is True and 'ansible_facts.nginx.servers must be a list' in res['msg'], res
+
+
+def test_without_return_report_the_result_has_the_head_of_the_report_only(tmp_path):
+    """return_report=false: the same summary, failing and totals, no host's findings in the result."""
+    diagnosis = {'nginx': True, 'checks': {'probes': [{'host': '127.0.0.1', 'port': 9, 'result': 'refused'}]}}
+    full, _stderr = run_report(tmp_path, diagnosis, fail_on=['info'])
+    head, _stderr = run_report(tmp_path, diagnosis, fail_on=['info'], return_report=False)
+    assert full.get('failed') is False and head.get('failed') is False, (full, head)
+    assert sorted(full['report']['hosts']) == ['localhost'] and 'hosts' not in head['report'], head['report']
+    assert sorted(head['report']) == ['generated', 'schema', 'title', 'totals'], head['report']
+    assert [head['report'][k] for k in ('schema', 'title', 'totals')] == [full['report'][k] for k in ('schema', 'title', 'totals')]
+    assert head['summary'] == full['summary'] and head['failing'] == full['failing']
