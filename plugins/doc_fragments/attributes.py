@@ -10,67 +10,59 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
 
-    # Each fragment is the whole attribute support of one kind of module, and its authors: every module
-    # extends exactly one of them. The descriptions of the attributes come from ansible-core's
-    # action_common_attributes (and its .flow and .facts), which the modules extend as well. A module
-    # whose support has details of its own (backend_service's check mode) adds them in the module.
+    # A module extends one fragment for how far it supports the attributes (INFO, CHANGE or one of the
+    # *_ACTION ones) and one for where it runs (PLATFORM_*), which names the modules' authors as well: every
+    # module extends exactly one platform fragment. The descriptions of the attributes come from
+    # ansible-core's action_common_attributes (and its .flow and .facts), which the modules extend as well.
+    # A module whose support has details of its own (backend_service's check mode) adds them in the module.
     # ansible-test reads these as string literals, so each is written out, in YAML's flow style.
     DOCUMENTATION = r'''
 options: {}
 '''
 
-    # nginx_validate: never changes the host; reads the configuration through nginx -t
-    INFO_POSIX = r'''
-author: [badgateway.nginx maintainers (@badgateway)]
+    # nginx_validate, nginx_probe: never change the host
+    INFO = r'''
 attributes: {check_mode: {support: full, details: ['The module changes nothing, so it runs the same in check mode.']},
-             diff_mode: {support: N/A, details: [The module changes nothing.]}, platform: {platforms: posix}}
-'''
-
-    # nginx_probe: never changes the host; reads /proc/net, /proc/<pid> and the Linux firewalls
-    INFO_LINUX = r'''
-author: [badgateway.nginx maintainers (@badgateway)]
-attributes: {check_mode: {support: full, details: ['The module changes nothing, so it runs the same in check mode.']},
-             diff_mode: {support: N/A, details: [The module changes nothing.]}, platform: {platforms: linux}}
+             diff_mode: {support: N/A, details: [The module changes nothing.]}}
 '''
 
     # nginx_directive, firewall_allow: change files or rules and predict the change, with its diff, in check mode
-    CHANGE_POSIX = r'''
-author: [badgateway.nginx maintainers (@badgateway)]
-attributes: {check_mode: {support: full}, diff_mode: {support: full}, platform: {platforms: posix}}
+    CHANGE = r'''
+attributes: {check_mode: {support: full}, diff_mode: {support: full}}
 '''
 
-    # nginx_facts: an action plugin that returns ansible_facts and changes nothing
-    FACTS_ACTION_POSIX = r'''
-author: [badgateway.nginx maintainers (@badgateway)]
+    # nginx_facts, nginx_diagnose: action plugins that return ansible_facts and change nothing
+    FACTS_ACTION = r'''
 attributes: {action: {support: full}, async: {support: none}, bypass_host_loop: {support: none}, facts: {support: full},
              check_mode: {support: full, details: ['The module changes nothing, so it runs the same in check mode.']},
-             diff_mode: {support: N/A, details: [The module changes nothing.]}, platform: {platforms: posix}}
-'''
-
-    # nginx_diagnose: the same on Linux (its node part is nginx_probe)
-    FACTS_ACTION_LINUX = r'''
-author: [badgateway.nginx maintainers (@badgateway)]
-attributes: {action: {support: full}, async: {support: none}, bypass_host_loop: {support: none}, facts: {support: full},
-             check_mode: {support: full, details: ['The module changes nothing, so it runs the same in check mode.']},
-             diff_mode: {support: N/A, details: [The module changes nothing.]}, platform: {platforms: linux}}
+             diff_mode: {support: N/A, details: [The module changes nothing.]}}
 '''
 
     # nginx_change: an action plugin that runs its module asynchronously as well
-    CHANGE_ACTION_POSIX = r'''
-author: [badgateway.nginx maintainers (@badgateway)]
+    CHANGE_ACTION = r'''
 attributes: {check_mode: {support: full}, diff_mode: {support: full}, action: {support: full}, async: {support: full},
-             bypass_host_loop: {support: none}, platform: {platforms: posix}}
+             bypass_host_loop: {support: none}}
 '''
 
     # nginx_report: runs on the controller and writes files there only
     REPORT_ACTION = r'''
-author: [badgateway.nginx maintainers (@badgateway)]
 attributes: {action: {support: full}, async: {support: none}, bypass_host_loop: {support: none},
-             check_mode: {support: full}, diff_mode: {support: none}, platform: {platforms: all}}
+             check_mode: {support: full}, diff_mode: {support: none}}
 '''
 
-    # backend_service: says its check and diff mode support in the module
+    PLATFORM_POSIX = r'''
+author: [badgateway.nginx maintainers (@badgateway)]
+attributes: {platform: {platforms: posix}}
+'''
+
+    # modules that read /proc/net, /proc/<pid> or the Linux firewalls, or start systemd units
     PLATFORM_LINUX = r'''
 author: [badgateway.nginx maintainers (@badgateway)]
 attributes: {platform: {platforms: linux}}
+'''
+
+    # nginx_report: the controller, whatever the hosts are
+    PLATFORM_ALL = r'''
+author: [badgateway.nginx maintainers (@badgateway)]
+attributes: {platform: {platforms: all}}
 '''

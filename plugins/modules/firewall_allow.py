@@ -172,7 +172,8 @@ seealso:
   - module: badgateway.nginx.nginx_probe
 extends_documentation_fragment:
   - action_common_attributes
-  - badgateway.nginx.attributes.change_posix
+  - badgateway.nginx.attributes.change
+  - badgateway.nginx.attributes.platform_posix
 '''
 
 EXAMPLES = r'''

@@ -243,7 +243,8 @@ seealso:
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
-  - badgateway.nginx.attributes.change_action_posix
+  - badgateway.nginx.attributes.change_action
+  - badgateway.nginx.attributes.platform_posix
 '''
 
 EXAMPLES = r'''

@@ -41,7 +41,8 @@ extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.facts
   - action_common_attributes.flow
-  - badgateway.nginx.attributes.facts_action_linux
+  - badgateway.nginx.attributes.facts_action
+  - badgateway.nginx.attributes.platform_linux
 '''
 
 EXAMPLES = r'''

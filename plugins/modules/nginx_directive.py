@@ -155,7 +155,8 @@ notes:
   - SELinux contexts are not kept.
 extends_documentation_fragment:
   - action_common_attributes
-  - badgateway.nginx.attributes.change_posix
+  - badgateway.nginx.attributes.change
+  - badgateway.nginx.attributes.platform_posix
   - badgateway.nginx.nginx_cli
   - badgateway.nginx.nginx_cli.timeout
 '''

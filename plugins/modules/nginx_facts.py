@@ -56,7 +56,8 @@ extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.facts
   - action_common_attributes.flow
-  - badgateway.nginx.attributes.facts_action_posix
+  - badgateway.nginx.attributes.facts_action
+  - badgateway.nginx.attributes.platform_posix
   - badgateway.nginx.nginx_cli
   - badgateway.nginx.nginx_cli.timeout
   - badgateway.nginx.facts_form

@@ -85,7 +85,8 @@ extends_documentation_fragment:
   - badgateway.nginx.nginx_cli
   - badgateway.nginx.checks
   - action_common_attributes
-  - badgateway.nginx.attributes.info_linux
+  - badgateway.nginx.attributes.info
+  - badgateway.nginx.attributes.platform_linux
 seealso:
   - module: badgateway.nginx.nginx_diagnose
 '''

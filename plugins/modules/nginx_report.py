@@ -91,6 +91,7 @@ extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
   - badgateway.nginx.attributes.report_action
+  - badgateway.nginx.attributes.platform_all
 seealso:
   - module: badgateway.nginx.nginx_diagnose
 '''

@@ -35,7 +35,8 @@ extends_documentation_fragment:
   - badgateway.nginx.nginx_cli
   - badgateway.nginx.nginx_cli.timeout
   - action_common_attributes
-  - badgateway.nginx.attributes.info_posix
+  - badgateway.nginx.attributes.info
+  - badgateway.nginx.attributes.platform_posix
 '''
 
 EXAMPLES = r'''

@@ -158,3 +158,5 @@ def test_exactly_the_modules_with_an_action_plugin_say_so_in_their_attributes(re
         assert attributes.get('action', {}).get('support') == ('full' if module in actions else None), module
         # every module says how far it supports check mode and diff mode, and where it runs
         assert set(attributes) >= {'check_mode', 'diff_mode', 'platform'}, module
+        # the authors come with the one platform fragment each module extends, so they are named once
+        assert rendered[module].get('author') == ['badgateway.nginx maintainers (@badgateway)'], module
