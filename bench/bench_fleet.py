@@ -644,15 +644,15 @@ def correlate_and_report(hostvars, names, report_dir):
     the evidence read from hostvars (compact facts expanded), the correlation of every host with the
     checks of all the others, the report, its console lines, then report.json and report.html."""
     from ansible_collections.badgateway.nginx.plugins.plugin_utils import _fleet_report as fleet
-    from ansible_collections.badgateway.nginx.plugins.plugin_utils._report import console_lines, host_lines
+    from ansible_collections.badgateway.nginx.plugins.plugin_utils._report import console_lines, lines_by_host
     times = {}
     c0 = time.process_time()
     t0 = time.perf_counter()
     report = fleet.fleet_report(hostvars, names, time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), 'bench_fleet',
                                 timings=times)  # index_s, correlate_s, build_report_s
     t1 = time.perf_counter()
-    summary = console_lines(report)
-    lines = dict((name, host_lines(name, h)) for name, h in report['hosts'].items())
+    lines = lines_by_host(report)
+    summary = console_lines(lines)
     t2 = time.perf_counter()
     paths = fleet.write_report(report_dir, report, timings=times)  # write_s
     # reading the evidence from hostvars (compact facts expanded) is what fleet_report spent besides the rest

@@ -24,7 +24,7 @@ from ansible_collections.badgateway.nginx.plugins.plugin_utils import _fleet_rep
 from ansible_collections.badgateway.nginx.plugins.plugin_utils import _prometheus as prometheus
 from ansible_collections.badgateway.nginx.plugins.plugin_utils._action import Action
 from ansible_collections.badgateway.nginx.plugins.plugin_utils._causes import SEVERITIES
-from ansible_collections.badgateway.nginx.plugins.plugin_utils._report import console_lines, host_lines
+from ansible_collections.badgateway.nginx.plugins.plugin_utils._report import console_lines, lines_by_host
 
 ARGUMENT_SPEC = dict(
     hosts=dict(type='list', elements='str'),
@@ -72,11 +72,11 @@ class ActionModule(Action):
                 files = files + [prometheus.write_textfile(args['prometheus_dir'], text, prometheus.filename(kind))]
             except prometheus.PrometheusError as e:
                 raise AnsibleActionFail(str(e))
-        summary = console_lines(report) + (['report: ' + ', '.join(files)] if files else [])
+        by_host = lines_by_host(report)
+        summary = console_lines(by_host) + (['report: ' + ', '.join(files)] if files else [])
         # without return_report the result carries the report's head only: every host's findings are most of what
         # Ansible copies, cleans and hands to the callbacks when it takes the result in (report.json has them)
         returned = report if args['return_report'] else dict((k, v) for k, v in report.items() if k != 'hosts')
-        result.update(changed=False, report=returned, files=files, summary=summary,
-                      lines=dict((name, host_lines(name, h)) for name, h in report['hosts'].items()),
+        result.update(changed=False, report=returned, files=files, summary=summary, lines=by_host,
                       failing=failing_hosts(report, args['fail_on']))
         return result

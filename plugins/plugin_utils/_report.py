@@ -158,11 +158,14 @@ def host_lines(name, host):
     return lines
 
 
-def console_lines(report):
-    lines = []
-    for name, host in report['hosts'].items():
-        lines.extend(host_lines(name, host))
-    return lines
+def lines_by_host(report):
+    """{name: host_lines} of every host of the report, in the report's order."""
+    return dict((name, host_lines(name, host)) for name, host in report['hosts'].items())
+
+
+def console_lines(by_host):
+    """The console summary: the lines of every host of lines_by_host(), one after the other."""
+    return [line for lines in by_host.values() for line in lines]
 
 
 def _remediation_html(r):
